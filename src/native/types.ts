@@ -1,0 +1,81 @@
+/**
+ * The typed boundary to the C++ addon (addon/src). Everything Node cannot do itself crosses here and
+ * nothing else. Errors thrown by these functions look like Node system errors: an Error with
+ * `code` ("ENOENT"), `errno` (negative, as Node), `syscall` and, when a path is involved, `path`.
+ *
+ * src/native/index.ts loads the real addon; src/native/fake.ts records calls for unit tests.
+ */
+
+export interface SpawnInitOptions {
+  /** Absolute path of the oci-init binary. The addon copies it once per process into a sealed
+   *  memfd (F_SEAL_SEAL|SHRINK|GROW|WRITE) and the child execveat()s that, never the file
+   *  (CVE-2019-5736: /proc/<pid>/exe must not be a writable host file). */
+  initPath: string;
+  /** argv for oci-init (argv[0] included). Its environment is always empty. */
+  argv: string[];
+  /** CLONE_NEW* flags given to clone3 (namespaces created with the child). */
+  cloneFlags: number;
+  /** Namespace files to setns() in the clone child, in order, before `unshareFlags` (used for a
+   *  user namespace joined by path, which must come before creating the others). */
+  joinInChild: { fd: number; nstype: number }[];
+  /** CLONE_NEW* flags unshare()d in the clone child after the joins (the namespaces that must be
+   *  owned by a joined user namespace). */
+  unshareFlags: number;
+  /** fd of an existing pid namespace to start the child in: set for children of the calling
+   *  thread around clone3 and restored right after. -1 for none. */
+  pidNamespaceFd: number;
+  /** cgroup v2 directory fd for CLONE_INTO_CGROUP; -1 for none. If the kernel rejects
+   *  CLONE_INTO_CGROUP (ENOSYS/E2BIG/EINVAL on old kernels) the addon retries without it and sets
+   *  `intoCgroup: false` in the result so the caller writes cgroup.procs instead. */
+  cgroupFd: number;
+  /** The child's descriptor table: child fd i is a dup of fds[i]. Everything else is closed at
+   *  execveat (close_range CLOSE_RANGE_CLOEXEC from fds.length up). */
+  fds: number[];
+  /** Parent-death signal for the child (prctl PR_SET_PDEATHSIG), 0 for none. */
+  pdeathSignal: number;
+}
+
+export interface SpawnInitResult {
+  pid: number;
+  /** pidfd from CLONE_PIDFD (O_CLOEXEC). */
+  pidfd: number;
+  intoCgroup: boolean;
+}
+
+export interface WaitResult {
+  /** Exit status when the process exited, else null. */
+  exitCode: number | null;
+  /** Signal number when it was killed, else null. */
+  signal: number | null;
+}
+
+export interface Native {
+  spawnInit(opts: SpawnInitOptions): SpawnInitResult;
+  /** socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC). */
+  socketPair(): [number, number];
+  /** mkfifo(path, mode) (mode is masked by the umask as usual). */
+  mkfifo(path: string, mode: number): void;
+  /** flock(fd, LOCK_EX|LOCK_NB?) ; returns false when nonBlocking and the lock is held elsewhere. */
+  flock(fd: number, exclusive: boolean, nonBlocking: boolean): boolean;
+  /** pidfd_open(pid, 0) with O_CLOEXEC semantics. */
+  pidfdOpen(pid: number): number;
+  /** pidfd_send_signal(pidfd, sig, NULL, 0). */
+  pidfdSendSignal(pidfd: number, signal: number): void;
+  /** Blocking waitid(P_PIDFD, pidfd, WEXITED) in a worker thread; for a child of this process. */
+  waitPidfd(pidfd: number): Promise<WaitResult>;
+  /** Non-blocking: true once the process behind the pidfd has exited (poll POLLIN, timeout 0). */
+  pidfdExited(pidfd: number): boolean;
+  /** Blocks up to timeoutMs until the pidfd's process exits; true if it did. */
+  pidfdWait(pidfd: number, timeoutMs: number): boolean;
+  /** setrlimit/getrlimit on this process, values as decimal strings (RLIM_INFINITY fits). */
+  getrlimit(resource: number): { soft: string; hard: string };
+  /** sendmsg one fd with SCM_RIGHTS (issue 4: console socket, seccomp listener). */
+  sendFd(socketFd: number, fd: number, data: string): void;
+  /** recvmsg one fd with SCM_RIGHTS; returns the fd and the data received with it. */
+  recvFd(socketFd: number): { fd: number; data: string };
+  /** connect(2) a new AF_UNIX SOCK_STREAM socket (O_CLOEXEC) to path; returns its fd. */
+  connectUnix(path: string): number;
+  /** The numeric value of a constant the TypeScript side needs (CLONE_NEWNS, MS_BIND, ...),
+   *  taken from the C headers so plan.ts never hard-codes a wrong one. Unknown names throw. */
+  constants: Record<string, number>;
+}
