@@ -1,0 +1,55 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { tsrun, type TsrunOptions } from './tsrun.js';
+
+/** Inode of one of this (host) process's namespaces, e.g. hostNs('net'); 0 when absent. */
+export function hostNs(name: string): number {
+  try {
+    return statSync(`/proc/self/ns/${name}`).ino;
+  } catch {
+    return 0;
+  }
+}
+
+/** The LSMs the host kernel has active (empty when securityfs does not say). */
+export function hostLsms(): string[] {
+  const f = '/sys/kernel/security/lsm';
+  return existsSync(f) ? readFileSync(f, 'utf8').trim().split(',').filter(Boolean) : [];
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls cond every 20 ms until it holds or timeoutMs passes; returns whether it held. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return true;
+    if (Date.now() > end) return false;
+    await sleep(20);
+  }
+}
+
+export interface ContainerState {
+  ociVersion: string;
+  id: string;
+  status: string;
+  pid?: number;
+  bundle: string;
+  annotations?: Record<string, string>;
+  [k: string]: unknown;
+}
+
+/** `tsrun state <id>` parsed; throws with tsrun's stderr when it fails. */
+export async function containerState(id: string, opts: TsrunOptions = {}): Promise<ContainerState> {
+  const r = await tsrun(['state', id], opts);
+  if (r.code !== 0) throw new Error(`state ${id} failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as ContainerState;
+}
