@@ -1,13 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import {
   containerState, installCleanup, makeBundle, newId, pidAlive, runContainer, skipNote, skipReason, tsrun, waitFor,
+  type Bundle,
 } from './lib/index.js';
 
 installCleanup();
 
+/** Creates and starts a container running `sleep 100`; returns its id and init pid. */
+async function startSleeper(b: Bundle): Promise<{ id: string; pid: number }> {
+  b.config.process.args = ['/bin/sleep', '100'];
+  b.write();
+  const id = newId();
+  const c = await tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir });
+  expect(c.stderr).toBe('');
+  expect(c.code).toBe(0);
+  const s = await tsrun(['start', id]);
+  expect(s.code).toBe(0);
+  const st = await containerState(id);
+  expect(st.status).toBe('running');
+  return { id, pid: st.pid! };
+}
+
 describe.skipIf(!!skipReason)(`lifecycle${skipNote}`, () => {
   it('create → created (pid alive) → start → running → exit → stopped → delete', async () => {
-    const b = await makeBundle({ args: ['/bin/sh', '-c', 'read x < /dev/null; sleep 1'] });
+    const b = await makeBundle({ args: ['/bin/sleep', '1'] });
     const id = newId();
     const c = await tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir });
     expect(c.stderr).toBe('');
@@ -16,16 +32,149 @@ describe.skipIf(!!skipReason)(`lifecycle${skipNote}`, () => {
     expect(s1.status).toBe('created');
     expect(s1.id).toBe(id);
     expect(s1.bundle).toBe(b.dir);
+    expect(s1.ociVersion).toMatch(/^1\./);
     expect(typeof s1.pid).toBe('number');
     expect(pidAlive(s1.pid!)).toBe(true);
+    // The created init has not run the user process yet: its cmdline is not sleep's.
     const st = await tsrun(['start', id]);
+    expect(st.stderr).toBe('');
     expect(st.code).toBe(0);
-    expect((await containerState(id)).status).toBe('running');
-    expect(await waitFor(async () => (await containerState(id)).status === 'stopped', 5000)).toBe(true);
+    const s2 = await containerState(id);
+    expect(s2.status).toBe('running');
+    expect(s2.pid).toBe(s1.pid);
+    expect(await waitFor(async () => (await containerState(id)).status === 'stopped', 8000)).toBe(true);
+    expect(pidAlive(s1.pid!)).toBe(false);
     const d = await tsrun(['delete', id]);
+    expect(d.stderr).toBe('');
     expect(d.code).toBe(0);
     const gone = await tsrun(['state', id]);
     expect(gone.code).not.toBe(0);
-    expect(gone.stderr).toMatch(/does not exist|not exist|not found/);
+    expect(gone.stderr).toMatch(/does not exist/);
+  });
+
+  it('start twice fails; delete of a running container without --force fails', async () => {
+    const b = await makeBundle();
+    const { id, pid } = await startSleeper(b);
+    const again = await tsrun(['start', id]);
+    expect(again.code).not.toBe(0);
+    const del = await tsrun(['delete', id]);
+    expect(del.code).not.toBe(0);
+    expect(del.stderr).toMatch(/running/);
+    expect(pidAlive(pid)).toBe(true);
+    const force = await tsrun(['delete', '--force', id]);
+    expect(force.code).toBe(0);
+    expect(await waitFor(() => !pidAlive(pid), 3000)).toBe(true);
+  });
+
+  for (const sig of ['9', 'KILL', 'SIGKILL']) {
+    it(`kill <id> ${sig} stops a running container`, async () => {
+      const b = await makeBundle();
+      const { id, pid } = await startSleeper(b);
+      const k = await tsrun(['kill', id, sig]);
+      expect(k.stderr).toBe('');
+      expect(k.code).toBe(0);
+      expect(await waitFor(async () => (await containerState(id)).status === 'stopped', 5000)).toBe(true);
+      expect(pidAlive(pid)).toBe(false);
+      expect((await tsrun(['delete', id])).code).toBe(0);
+    });
+  }
+
+  it('kill with TERM reaches a process that handles it', async () => {
+    const b = await makeBundle({ args: ['/bin/sh', '-c', 'trap "exit 7" TERM; while :; do sleep 0.1; done'] });
+    const id = newId();
+    const run = tsrun(['run', '--bundle', b.dir, id], { cwd: b.dir });
+    expect(await waitFor(async () => (await tsrun(['state', id])).stdout.includes('"running"'), 8000)).toBe(true);
+    await new Promise((r) => setTimeout(r, 200)); // let sh install its trap
+    expect((await tsrun(['kill', id, 'TERM'])).code).toBe(0);
+    expect((await run).code).toBe(7);
+  });
+
+  it('delete --force of an unknown container exits 0; delete of one fails (runc wording)', async () => {
+    const f = await tsrun(['delete', '--force', 'no-such-ctr']);
+    expect(f.code).toBe(0);
+    const d = await tsrun(['delete', 'no-such-ctr']);
+    expect(d.code).not.toBe(0);
+    expect(d.stderr).toMatch(/container does not exist/);
+  });
+
+  it('run returns the process exit code (exit 3 → 3)', async () => {
+    const b = await makeBundle({ args: ['/bin/sh', '-c', 'exit 3'] });
+    const r = await runContainer(b);
+    expect(r.code).toBe(3);
+  });
+
+  it('run returns 0 and passes stdout through', async () => {
+    const b = await makeBundle({ args: ['/bin/echo', 'hello-from-inside'] });
+    const r = await runContainer(b);
+    expect(r.stdout).toBe('hello-from-inside\n');
+    expect(r.code).toBe(0);
+  });
+
+  it('run of a container killed with SIGKILL returns 137', async () => {
+    const b = await makeBundle({ args: ['/bin/sleep', '100'] });
+    const id = newId();
+    const run = tsrun(['run', '--bundle', b.dir, id], { cwd: b.dir });
+    expect(await waitFor(async () => (await tsrun(['state', id])).stdout.includes('"running"'), 8000)).toBe(true);
+    expect((await tsrun(['kill', id, 'KILL'])).code).toBe(0);
+    const r = await run;
+    expect(r.code).toBe(137);
+    await tsrun(['delete', '--force', id]);
+  });
+
+  it('run removes the container after the process exits', async () => {
+    const b = await makeBundle();
+    const id = newId();
+    const r = await tsrun(['run', '--bundle', b.dir, id], { cwd: b.dir });
+    expect(r.code).toBe(0);
+    expect((await tsrun(['state', id])).code).not.toBe(0);
+  });
+
+  it('--pid-file holds the init pid from state', async () => {
+    const b = await makeBundle({ args: ['/bin/sleep', '100'] });
+    const id = newId();
+    const pidFile = `${b.dir}/init.pid`;
+    const c = await tsrun(['create', '--bundle', b.dir, '--pid-file', pidFile, id], { cwd: b.dir });
+    expect(c.code).toBe(0);
+    const { readFileSync } = await import('node:fs');
+    const st = await containerState(id);
+    expect(readFileSync(pidFile, 'utf8').trim()).toBe(String(st.pid));
+    await tsrun(['delete', '--force', id]);
+  });
+
+  it('state JSON has the runtime-spec fields (ociVersion, id, status, pid, bundle, annotations)', async () => {
+    const b = await makeBundle({ args: ['/bin/sleep', '100'] });
+    b.config.annotations = { 'org.example.conf': 'yes' };
+    b.write();
+    const id = newId();
+    expect((await tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir })).code).toBe(0);
+    const st = await containerState(id);
+    expect(Object.keys(st)).toEqual(expect.arrayContaining(['ociVersion', 'id', 'status', 'pid', 'bundle']));
+    expect(st.annotations).toEqual({ 'org.example.conf': 'yes' });
+    expect(st.pid).toBeGreaterThan(1);
+    await tsrun(['delete', '--force', id]);
+  });
+
+  it('list: table, --format json and -q', async () => {
+    const b = await makeBundle();
+    const { id, pid } = await startSleeper(b);
+    const table = await tsrun(['list']);
+    expect(table.code).toBe(0);
+    const lines = table.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER$/);
+    const row = lines.find((l) => l.startsWith(id + ' '));
+    expect(row).toBeDefined();
+    expect(row!.split(/\s+/).slice(0, 4)).toEqual([id, String(pid), 'running', b.dir]);
+    const json = await tsrun(['list', '--format', 'json']);
+    expect(json.code).toBe(0);
+    const arr = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
+    const me = arr.find((x) => x.id === id);
+    expect(me).toMatchObject({ id, pid, status: 'running', bundle: b.dir, owner: 'root' });
+    expect(typeof me!.created).toBe('string');
+    const q = await tsrun(['list', '-q']);
+    expect(q.stdout.split('\n')).toContain(id);
+    expect(q.stdout).not.toMatch(/ID|PID/);
+    await tsrun(['delete', '--force', id]);
+    const after = await tsrun(['list', '-q']);
+    expect(after.stdout.split('\n')).not.toContain(id);
   });
 });

@@ -16,12 +16,13 @@ export function hostLsms(): string[] {
   return existsSync(f) ? readFileSync(f, 'utf8').trim().split(',').filter(Boolean) : [];
 }
 
+/** Whether pid exists and is not a zombie (a reaped-later zombie has already stopped running). */
 export function pidAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 }
 
