@@ -1,0 +1,200 @@
+/**
+ * The state store: <root>/<id>/{state.json, exec.fifo, lock}.
+ *
+ * - state.json is replaced atomically (temp file, fsync, rename, fsync of the directory), so a
+ *   reader without the lock (`state`, `list`, `kill`) sees the old or the new file, never half.
+ * - Commands that change a container (create, start, delete) hold an exclusive flock on `lock`.
+ *   `delete` unlinks the lock file while holding it, so a command that waited for the lock finds
+ *   its inode unlinked (nlink 0) once it gets it and reports the container gone instead of acting
+ *   on a directory that no longer exists.
+ */
+
+import {
+  closeSync, constants as C, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync,
+  renameSync, rmSync, unlinkSync, writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { NotFoundError, TsrunError } from '../errors.js';
+import type { Native } from '../native/types.js';
+import type { HookSpec } from '../hooks.js';
+import type { Phase } from './status.js';
+import { validateId } from './id.js';
+
+export const STATE_FORMAT = 1;
+
+/** What later commands need, so start/delete never re-read the bundle. */
+export interface StateFile {
+  format: typeof STATE_FORMAT;
+  ociVersion: string;
+  id: string;
+  phase: Phase;
+  /** Host pid of the container's init, 0 until spawned. */
+  pid: number;
+  /** /proc/<pid>/stat field 22 of that init: a recycled pid never reads as alive. */
+  pidStartTime: string;
+  /** The `tsrun create` building the container: a "creating" container whose creator died is stopped. */
+  creatorPid: number;
+  creatorStartTime: string;
+  bundle: string;
+  rootfs: string;
+  annotations: Record<string, string>;
+  /** RFC 3339 creation time. */
+  created: string;
+  owner: string;
+  hooks: { poststart: HookSpec[]; poststop: HookSpec[] };
+}
+
+export interface Lock {
+  release(): void;
+}
+
+export class Store {
+  constructor(readonly root: string) {}
+
+  dir(id: string): string {
+    return join(this.root, id);
+  }
+  statePath(id: string): string {
+    return join(this.root, id, 'state.json');
+  }
+  fifoPath(id: string): string {
+    return join(this.root, id, 'exec.fifo');
+  }
+  lockPath(id: string): string {
+    return join(this.root, id, 'lock');
+  }
+
+  /** Make the container's directory; fails if the id is taken. */
+  createDir(id: string): void {
+    validateId(id);
+    // 0700: state.json names the bundle and hooks; nobody else needs to read it (as runc).
+    mkdirSync(this.root, { recursive: true, mode: 0o700 });
+    try {
+      mkdirSync(this.dir(id), { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new TsrunError('container with given ID already exists');
+      throw e;
+    }
+  }
+
+  /** Take the container's lock (blocking). `create` makes the lock file; others require it. */
+  lock(id: string, nat: Native, create = false): Lock {
+    validateId(id);
+    let fd: number;
+    try {
+      fd = openSync(this.lockPath(id), create ? C.O_RDWR | C.O_CREAT : C.O_RDWR, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(id);
+      throw e;
+    }
+    try {
+      nat.flock(fd, true, false);
+      if (fstatSync(fd).nlink === 0) throw new NotFoundError(id);
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+    let held = true;
+    return {
+      release: () => {
+        if (held) closeSync(fd);
+        held = false;
+      },
+    };
+  }
+
+  exists(id: string): boolean {
+    try {
+      readFileSync(this.statePath(id));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  read(id: string): StateFile {
+    validateId(id);
+    let text: string;
+    try {
+      text = readFileSync(this.statePath(id), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') {
+        throw new NotFoundError(id);
+      }
+      throw new TsrunError(`reading state of container ${id}`, { cause: e });
+    }
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch {
+      throw new TsrunError(`state of container ${id} is corrupt: ${this.statePath(id)} is not valid JSON`);
+    }
+    const s = v as Partial<StateFile>;
+    if (typeof s !== 'object' || s === null || s.format !== STATE_FORMAT || s.id !== id || typeof s.pid !== 'number') {
+      throw new TsrunError(`state of container ${id} is corrupt: ${this.statePath(id)} has an unexpected shape`);
+    }
+    return s as StateFile;
+  }
+
+  write(state: StateFile): void {
+    const dir = this.dir(state.id);
+    const tmp = join(dir, `.state.json.${process.pid}.tmp`);
+    const fd = openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_TRUNC, 0o600);
+    try {
+      writeSync(fd, JSON.stringify(state));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, this.statePath(state.id));
+    fsyncDir(dir);
+  }
+
+  /** Remove everything of the container; the lock file goes first (see the header comment). */
+  remove(id: string): void {
+    validateId(id);
+    for (const f of [this.lockPath(id), this.statePath(id)]) {
+      try {
+        unlinkSync(f);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+    }
+    rmSync(this.dir(id), { recursive: true, force: true });
+  }
+
+  /** Ids of the containers under root (directories that hold a valid id name). */
+  ids(): string[] {
+    try {
+      return readdirSync(this.root, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name)
+        .sort();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+  }
+}
+
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, C.O_RDONLY | C.O_DIRECTORY);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Write a small file atomically (temp + fsync + rename): clients read --pid-file right away. */
+export function writeFileAtomic(path: string, data: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_TRUNC, 0o644);
+  try {
+    writeSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
