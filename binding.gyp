@@ -6,6 +6,11 @@
       "target_name": "tsrun",
       "sources": [
         "addon/src/addon.cc",
+        "addon/src/constants.cc",
+        "addon/src/sys_error.cc",
+        "addon/src/sealed_exe.cc",
+        "addon/src/spawn_options.cc",
+        "addon/src/spawn_child.cc",
         "addon/src/spawn.cc",
         "addon/src/fdops.cc",
         "addon/src/pidfd.cc",

@@ -1,0 +1,17 @@
+// Module entry of tsrun.node: the few system calls Node.js cannot make (see src/native/types.ts
+// for the typed interface). Errors are thrown as Node-style system errors (sys_error.h).
+#include "addon.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  tsrun::InitConstants(env, exports);
+  tsrun::InitSpawn(env, exports);
+  tsrun::InitFdOps(env, exports);
+  tsrun::InitPidfd(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(tsrun, Init)

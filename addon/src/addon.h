@@ -1,0 +1,13 @@
+// Registration entry points of the addon's parts, one per concern; addon.cc calls them all.
+#pragma once
+
+#include <napi.h>
+
+namespace tsrun {
+
+void InitConstants(Napi::Env env, Napi::Object exports);  // constants.cc
+void InitSpawn(Napi::Env env, Napi::Object exports);      // spawn.cc: spawnInit
+void InitFdOps(Napi::Env env, Napi::Object exports);      // fdops.cc: sockets, fifo, flock, rlimit
+void InitPidfd(Napi::Env env, Napi::Object exports);      // pidfd.cc: pidfd_* and waiting
+
+}  // namespace tsrun

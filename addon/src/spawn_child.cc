@@ -1,0 +1,96 @@
+#include "spawn_child.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+namespace tsrun {
+
+namespace {
+
+// The kernel's struct sigaction for rt_sigaction (glibc's differs in layout).
+struct KernelSigaction {
+  void (*handler)(int);
+  unsigned long flags;
+  void (*restorer)();
+  uint64_t mask;
+};
+
+constexpr int kKernelSigsetSize = 8;
+constexpr int kMaxSignal = 64;
+
+[[noreturn]] void Fail(const ChildPlan& p, ChildStep step, int err, int index = 0) {
+  ChildError e = {static_cast<int32_t>(step), err, index};
+  // The parent is blocked reading this pipe; a short or failed write reads as EOF+exit 127 there.
+  syscall(SYS_write, p.errFd, &e, sizeof e);
+  syscall(SYS_exit_group, 127);
+  __builtin_unreachable();
+}
+
+#define RETRY(call)                        \
+  ({                                       \
+    long r_;                               \
+    do r_ = (call);                        \
+    while (r_ == -1 && errno == EINTR);    \
+    r_;                                    \
+  })
+
+// Node installs handlers (libuv's write to a pipe shared with the parent) and the parent blocked
+// every signal around clone3 so none could run here. Reset handlers to default before unblocking,
+// then unblock everything: Node's threads block signals and a mask survives execve (SECURITY.md #4).
+void ResetSignals(const ChildPlan& p) {
+  KernelSigaction dfl = {SIG_DFL, 0, nullptr, 0};
+  for (int sig = 1; sig <= kMaxSignal; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    if (syscall(SYS_rt_sigaction, sig, &dfl, nullptr, kKernelSigsetSize) < 0)
+      Fail(p, ChildStep::kSignals, errno, sig);
+  }
+  uint64_t empty = 0;
+  if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, nullptr, kKernelSigsetSize) < 0)
+    Fail(p, ChildStep::kSignals, errno);
+}
+
+// Child fd i = srcFds[i]. The sources all sit at or above nFds, so no dup3 clobbers another.
+// dup3 without O_CLOEXEC: these are the descriptors oci-init is meant to inherit.
+void ArrangeFds(const ChildPlan& p) {
+  for (int i = 0; i < p.nFds; i++) {
+    if (p.srcFds[i] < 0) {
+      syscall(SYS_close, i);
+      continue;
+    }
+    if (RETRY(syscall(SYS_dup3, p.srcFds[i], i, 0)) < 0) Fail(p, ChildStep::kFds, errno, i);
+  }
+  // Everything else, Node's epoll/eventfd/pipes and whatever the caller of tsrun left inheritable,
+  // closes at execve (SECURITY.md #1, CVE-2024-21626). CLOEXEC rather than close: our own sources,
+  // join fds, exec memfd and error pipe must stay open until then.
+  if (syscall(SYS_close_range, p.nFds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+    Fail(p, ChildStep::kCloseRange, errno);
+}
+
+}  // namespace
+
+void RunChild(const ChildPlan& p) {
+  ResetSignals(p);
+  if (p.pdeathSignal != 0 && syscall(SYS_prctl, PR_SET_PDEATHSIG, p.pdeathSignal, 0, 0, 0) < 0)
+    Fail(p, ChildStep::kPdeathSig, errno);
+  ArrangeFds(p);
+  // Joins come before unshare: namespaces created by unshare are owned by the user namespace we
+  // are in at that moment, which must be the joined one (runtime-spec linux.namespaces, path).
+  for (int i = 0; i < p.nJoin; i++) {
+    if (syscall(SYS_setns, p.joinFds[i], p.joinTypes[i]) < 0) Fail(p, ChildStep::kSetns, errno, i);
+  }
+  if (p.unshareFlags != 0 && syscall(SYS_unshare, p.unshareFlags) < 0)
+    Fail(p, ChildStep::kUnshare, errno);
+  syscall(SYS_execveat, p.execFd, "", p.argv, p.envp, AT_EMPTY_PATH);
+  Fail(p, ChildStep::kExec, errno);
+}
+
+}  // namespace tsrun

@@ -1,0 +1,48 @@
+// The clone child of spawnInit: everything it needs, prepared by the parent before clone3, and the
+// async-signal-safe function that runs in it.
+#pragma once
+
+#include <cstdint>
+
+namespace tsrun {
+
+// Steps the child reports when it fails, in the order it runs them.
+enum class ChildStep : int32_t {
+  kSignals = 1,  // rt_sigaction / rt_sigprocmask
+  kPdeathSig,    // prctl(PR_SET_PDEATHSIG)
+  kFds,          // dup3 into the target table
+  kCloseRange,   // close_range(CLOSE_RANGE_CLOEXEC)
+  kSetns,        // setns(joinFds[index])
+  kUnshare,      // unshare(unshareFlags)
+  kExec,         // execveat(execFd)
+};
+
+// What the child writes into the error pipe before exiting; nothing at all means execveat worked
+// (the pipe is close-on-exec, so the parent then reads EOF).
+struct ChildError {
+  int32_t step;
+  int32_t err;
+  int32_t index;
+};
+
+// Every descriptor here is close-on-exec and numbered >= nFds, so the dup3 calls that build the
+// child's table 0..nFds-1 can never overwrite one of them.
+struct ChildPlan {
+  int errFd;
+  int execFd;
+  const char* const* argv;
+  const char* const* envp;
+  const int* srcFds;  // nFds entries; -1 leaves that child fd closed
+  int nFds;
+  const int* joinFds;
+  const int* joinTypes;
+  int nJoin;
+  int unshareFlags;
+  int pdeathSignal;
+};
+
+// Runs in the child of a multi-threaded process, on a copy of the parent's stack: raw system calls
+// only (no malloc, no locks, no C++ runtime). Never returns.
+[[noreturn]] void RunChild(const ChildPlan& plan);
+
+}  // namespace tsrun
