@@ -17,6 +17,20 @@ export function hostLsms(): string[] {
 }
 
 /** Whether pid exists and is not a zombie (a reaped-later zombie has already stopped running). */
+/** Whether AppArmor is enabled on the host kernel. */
+export function hostHasAppArmor(): boolean {
+  try {
+    return readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y';
+  } catch {
+    return hostLsms().includes('apparmor');
+  }
+}
+
+/** Whether SELinux is enabled on the host kernel. */
+export function hostHasSELinux(): boolean {
+  return existsSync('/sys/fs/selinux/enforce') || hostLsms().includes('selinux');
+}
+
 export function pidAlive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

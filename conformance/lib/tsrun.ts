@@ -29,6 +29,8 @@ export interface TsrunOptions {
   root?: string | false;
   /** Extra fds for the child, placed from fd 3 up (Node's stdio array semantics). */
   extraFds?: number[];
+  /** A command that execs tsrun, e.g. ['sh', '-c', 'ulimit -Sn 555 && exec "$@"', 'sh']. */
+  prefix?: string[];
 }
 
 let testRootDir: string | undefined;
@@ -60,7 +62,8 @@ export async function tsrun(args: string[], opts: TsrunOptions = {}): Promise<Ru
   const argv = root === false ? args : ['--root', root, ...args];
   try {
     return await new Promise<RunResult>((resolve, reject) => {
-      const child = spawn(tsrunBin, argv, {
+      const [cmd, ...cmdArgs] = [...(opts.prefix ?? []), tsrunBin, ...argv];
+      const child = spawn(cmd!, cmdArgs, {
         stdio: [...fds, ...(opts.extraFds ?? [])],
         env: opts.env ?? process.env,
         cwd: opts.cwd,
