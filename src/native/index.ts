@@ -1,0 +1,62 @@
+/**
+ * Loader of the C++ addon (build/Release/tsrun.node). Loaded lazily and once: a command that
+ * makes no system call of its own (`state`, `list`, `spec`) never pays for dlopen.
+ *
+ * The package root is found from this module's own URL, never from PATH, HOME or the cwd: the code
+ * runs as src/native/index.ts under vitest and bundled as dist/tsrun.mjs.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { TsrunError } from '../errors.js';
+import type { Native } from './types.js';
+
+export type { Native, SpawnInitOptions, SpawnInitResult, WaitResult } from './types.js';
+
+const ADDON = join('build', 'Release', 'tsrun.node');
+
+let root: string | undefined;
+let loaded: Native | undefined;
+
+/** The directory holding package.json and build/: the first of "..", "../.." (from this file's
+ *  directory) that has build/Release/tsrun.node. */
+export function packageRoot(): string {
+  if (root !== undefined) return root;
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [resolve(here, '..'), resolve(here, '..', '..')];
+  const found = candidates.find((dir) => existsSync(join(dir, ADDON)));
+  if (found === undefined) {
+    throw new TsrunError(`native addon not found: no ${ADDON} under ${candidates.join(' or ')} (run npm run build)`);
+  }
+  root = found;
+  return root;
+}
+
+/** Absolute path of the oci-init binary that spawnInit copies into a sealed memfd. */
+export function ociInitPath(): string {
+  return join(packageRoot(), 'build', 'Release', 'oci-init');
+}
+
+/** The addon, loaded on first use. */
+export function native(): Native {
+  if (loaded !== undefined) return loaded;
+  const require = createRequire(import.meta.url);
+  const raw = require(join(packageRoot(), ADDON)) as Native;
+  loaded = Object.freeze({ ...raw, constants: strictConstants(raw.constants) });
+  return loaded;
+}
+
+/** Reading a constant the addon does not export is a programming error, not `undefined` flowing
+ *  into a flags word: names that look like C constants (upper case) and are missing throw. */
+export function strictConstants(table: Record<string, number>): Record<string, number> {
+  return new Proxy(table, {
+    get(target, key, receiver) {
+      if (typeof key === 'string' && !(key in target) && /^[A-Z][A-Z0-9_]*$/.test(key)) {
+        throw new TsrunError(`unknown native constant ${key}`);
+      }
+      return Reflect.get(target, key, receiver) as unknown;
+    },
+  });
+}
