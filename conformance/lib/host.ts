@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { onCleanup } from './cleanup.js';
 import { tsrun, type TsrunOptions } from './tsrun.js';
 
 /** Inode of one of this (host) process's namespaces, e.g. hostNs('net'); 0 when absent. */
@@ -67,4 +69,20 @@ export async function containerState(id: string, opts: TsrunOptions = {}): Promi
   const r = await tsrun(['state', id], opts);
   if (r.code !== 0) throw new Error(`state ${id} failed (${r.code}): ${r.stderr}`);
   return JSON.parse(r.stdout) as ContainerState;
+}
+
+/**
+ * Runs mount(8) on the host for a mount of the test's own under one of its temp dirs, and
+ * registers a lazy unmount of `target` for cleanup (never used on paths the tests did not create).
+ */
+export function hostMount(args: string[], target: string): void {
+  if (!target.startsWith('/tmp/tsrun-conf-')) throw new Error(`refusing to mount on ${target}`);
+  execFileSync('mount', [...args, target], { stdio: ['ignore', 'ignore', 'pipe'] });
+  onCleanup(() => {
+    try {
+      execFileSync('umount', ['-l', target], { stdio: 'ignore' });
+    } catch {
+      // already gone (e.g. an earlier cleanup of a parent)
+    }
+  });
 }

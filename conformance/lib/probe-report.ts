@@ -81,3 +81,47 @@ export function check(r: ProbeReport, op: string, path: string): ProbeCheck {
   if (!c) throw new Error(`probe report has no ${op} check for ${path}`);
   return c;
 }
+
+/** One /proc/self/mountinfo line, split (proc(5)). */
+export interface MountEntry {
+  id: number;
+  parent: number;
+  majorMinor: string;
+  root: string;
+  mountPoint: string;
+  /** Per-mount options (ro/rw, nosuid, ...). */
+  options: string[];
+  /** Optional fields: shared:N, master:N, propagate_from:N, unbindable. */
+  optional: string[];
+  fstype: string;
+  source: string;
+  /** Per-superblock options (size=..., mode=...). */
+  superOptions: string[];
+}
+
+const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+
+export function parseMountinfo(lines: readonly string[]): MountEntry[] {
+  return lines.filter(Boolean).map((line) => {
+    const f = line.split(' ');
+    const dash = f.indexOf('-');
+    return {
+      id: Number(f[0]),
+      parent: Number(f[1]),
+      majorMinor: f[2]!,
+      root: unescape(f[3]!),
+      mountPoint: unescape(f[4]!),
+      options: f[5]!.split(','),
+      optional: f.slice(6, dash),
+      fstype: f[dash + 1]!,
+      source: unescape(f[dash + 2]!),
+      superOptions: (f[dash + 3] ?? '').split(','),
+    };
+  });
+}
+
+/** The top-most mount at exactly `path` as the probe saw it, or undefined. */
+export function mountAt(r: ProbeReport, path: string): MountEntry | undefined {
+  const all = parseMountinfo(r.mountinfo).filter((m) => m.mountPoint === path);
+  return all[all.length - 1];
+}
