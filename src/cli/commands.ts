@@ -1,0 +1,123 @@
+/**
+ * The command table: names, flags, argument counts and help text. Kept free of imports beyond
+ * types so parsing and `--help` load nothing a command's own module would.
+ */
+
+import type { FlagDef } from './args.js';
+
+export interface CommandDef {
+  name: string;
+  summary: string;
+  argsUsage: string;
+  description?: string;
+  flags: FlagDef[];
+  /** Allowed number of positional arguments. */
+  minArgs: number;
+  maxArgs: number;
+  /** Later issues: parse nothing, fail with "not implemented yet". */
+  notImplemented?: boolean;
+}
+
+const ID_ARG = '<container-id>';
+const ID_NOTE =
+  'Where "<container-id>" is your name for the instance of the container that you\nare starting. The name you provide for the container instance must be unique on\nyour host.';
+
+const bundle: FlagDef = {
+  name: 'bundle', aliases: ['b'], kind: 'string',
+  usage: 'path to the root of the bundle directory, defaults to the current directory',
+};
+const consoleSocket: FlagDef = {
+  name: 'console-socket', kind: 'string',
+  usage: "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal",
+};
+const pidFile: FlagDef = { name: 'pid-file', kind: 'string', usage: 'specify the file to write the process id to' };
+const noPivot: FlagDef = {
+  name: 'no-pivot', kind: 'bool',
+  usage: 'do not use pivot root to jail process inside rootfs.  This should be used whenever the rootfs is on top of a ramdisk',
+};
+const noNewKeyring: FlagDef = {
+  name: 'no-new-keyring', kind: 'bool',
+  usage: 'do not create a new session keyring for the container.  This will cause the container to inherit the calling processes session key',
+};
+const preserveFds: FlagDef = {
+  name: 'preserve-fds', kind: 'int', defaultText: '0',
+  usage: 'Pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)',
+};
+
+function notImplemented(name: string, summary: string): CommandDef {
+  return { name, summary, argsUsage: ID_ARG, flags: [], minArgs: 0, maxArgs: Infinity, notImplemented: true };
+}
+
+export const COMMANDS: readonly CommandDef[] = [
+  notImplemented('checkpoint', 'checkpoint a running container'),
+  {
+    name: 'create', summary: 'create a container', argsUsage: ID_ARG, minArgs: 1, maxArgs: 1,
+    description: `${ID_NOTE}\n\nDESCRIPTION:\n   The create command creates an instance of a container for a bundle. The bundle\nis a directory with a specification file named "config.json" and a root\nfilesystem.`,
+    flags: [bundle, consoleSocket, pidFile, noPivot, noNewKeyring, preserveFds],
+  },
+  {
+    name: 'delete', summary: 'delete any resources held by the container often used with detached container',
+    argsUsage: ID_ARG, minArgs: 1, maxArgs: 1,
+    description: `Where "<container-id>" is the name for the instance of the container.\n\nEXAMPLE:\nFor example, if the container id is "ubuntu01" and runc list currently shows the\nstatus of "ubuntu01" as "stopped" the following will delete resources held for\n"ubuntu01" removing "ubuntu01" from the runc list of containers:\n\n       # tsrun delete ubuntu01`,
+    flags: [{ name: 'force', aliases: ['f'], kind: 'bool', usage: 'Forcibly deletes the container if it is still running (uses SIGKILL)' }],
+  },
+  notImplemented('events', 'display container events such as OOM notifications, cpu, memory, and IO usage statistics'),
+  notImplemented('exec', 'execute new process inside the container'),
+  {
+    name: 'features', summary: 'show the enabled features', argsUsage: '', minArgs: 0, maxArgs: 0,
+    description: 'Show the enabled features.\n   The result is parsable as a JSON.\n   See https://github.com/opencontainers/runtime-spec/blob/main/features.md for the semantics.',
+    flags: [],
+  },
+  {
+    name: 'kill', summary: "kill sends the specified signal (default: SIGTERM) to the container's init process",
+    argsUsage: '<container-id> [signal]', minArgs: 1, maxArgs: 2,
+    description: `Where "<container-id>" is the name for the instance of the container and\n"[signal]" is the signal to be sent to the init process.\n\nEXAMPLE:\nFor example, if the container id is "ubuntu01" the following will send a "KILL"\nsignal to the init process of the "ubuntu01" container:\n\n       # tsrun kill ubuntu01 KILL`,
+    flags: [{ name: 'all', aliases: ['a'], kind: 'bool', usage: 'send the specified signal to all processes inside the container' }],
+  },
+  {
+    name: 'list', summary: 'lists containers started by tsrun with the given root', argsUsage: '', minArgs: 0, maxArgs: 0,
+    description: 'Where the given root is specified via the global option "--root"\n(default: "/run/tsrun").',
+    flags: [
+      { name: 'format', aliases: ['f'], kind: 'string', usage: 'select one of: table or json', defaultText: '"table"' },
+      { name: 'quiet', aliases: ['q'], kind: 'bool', usage: 'display only container IDs' },
+    ],
+  },
+  notImplemented('pause', 'pause suspends all processes inside the container'),
+  notImplemented('ps', 'ps displays the processes running inside a container'),
+  notImplemented('restore', 'restore a container from a previous checkpoint'),
+  notImplemented('resume', 'resumes all processes that have been previously paused'),
+  {
+    name: 'run', summary: 'create and run a container', argsUsage: ID_ARG, minArgs: 1, maxArgs: 1,
+    description: `${ID_NOTE}\n\nDESCRIPTION:\n   The run command creates an instance of a container for a bundle. The bundle\nis a directory with a specification file named "config.json" and a root\nfilesystem.`,
+    flags: [
+      bundle, consoleSocket,
+      { name: 'detach', aliases: ['d'], kind: 'bool', usage: 'detach from the container\'s process' },
+      { name: 'keep', kind: 'bool', usage: 'do not delete the container after it exits' },
+      pidFile, noPivot, noNewKeyring, preserveFds,
+    ],
+  },
+  {
+    name: 'spec', summary: 'create a new specification file', argsUsage: '', minArgs: 0, maxArgs: 0,
+    description: 'The spec command creates the new specification file named "config.json" for\nthe bundle.',
+    flags: [
+      { name: 'bundle', aliases: ['b'], kind: 'string', usage: 'path to the root of the bundle directory' },
+      { name: 'rootless', kind: 'bool', usage: 'generate a configuration for a rootless container' },
+    ],
+  },
+  {
+    name: 'start', summary: 'executes the user defined process in a created container', argsUsage: ID_ARG,
+    minArgs: 1, maxArgs: 1,
+    description: `${ID_NOTE}\n\nDESCRIPTION:\n   The start command executes the user defined process in a created container.`,
+    flags: [],
+  },
+  {
+    name: 'state', summary: 'output the state of a container', argsUsage: ID_ARG, minArgs: 1, maxArgs: 1,
+    description: 'Where "<container-id>" is your name for the instance of the container.\n\nDESCRIPTION:\n   The state command outputs current state information for the\ninstance of a container.',
+    flags: [],
+  },
+  notImplemented('update', 'update container resource constraints'),
+];
+
+export function findCommand(name: string): CommandDef | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}

@@ -1,0 +1,69 @@
+/**
+ * `tsrun run [flags] <id>`: create + start. In the foreground tsrun stays the init's parent: stdio
+ * is the container's, signals tsrun gets are forwarded to the init through its pidfd, tsrun exits
+ * with the container's status (128+N when killed by signal N), and the container is deleted
+ * afterwards unless --keep.
+ */
+
+import { loadContainer } from '../container/container.js';
+import { destroyContainer, startContainer } from '../container/lifecycle.js';
+import { logWarn } from '../log.js';
+import type { Native } from '../native/types.js';
+import { createContainer } from '../process/parent.js';
+import { FORWARDED_SIGNALS, signalNumber } from '../process/signals.js';
+import { bool } from './args.js';
+import { createOptions, realCreateDeps } from './create-options.js';
+import type { CommandContext } from './dispatch.js';
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const deps = await realCreateDeps();
+  const nat = deps.native;
+  const { container, pidfd } = createContainer(createOptions(ctx), deps);
+  const store = container.store;
+  try {
+    startContainer(nat, store, container.id);
+  } catch (e) {
+    if (!bool(ctx.parsed, 'detach')) cleanup(nat, pidfd, container.id, store);
+    throw e;
+  }
+  if (bool(ctx.parsed, 'detach')) return 0;
+  const code = await waitForeground(nat, pidfd);
+  if (!bool(ctx.parsed, 'keep')) {
+    try {
+      destroyContainer(loadContainer(store, container.id));
+    } catch (e) {
+      logWarn(`deleting container ${container.id}: ${(e as Error).message}`);
+    }
+  }
+  return code;
+}
+
+async function waitForeground(nat: Native, pidfd: number): Promise<number> {
+  const forward = (sig: NodeJS.Signals) => {
+    try {
+      nat.pidfdSendSignal(pidfd, signalNumber(sig) ?? 15);
+    } catch {
+      // The init already exited; waitPidfd is about to return.
+    }
+  };
+  for (const s of FORWARDED_SIGNALS) process.on(s, forward);
+  try {
+    const res = await nat.waitPidfd(pidfd);
+    return res.signal !== null ? 128 + res.signal : (res.exitCode ?? 0);
+  } finally {
+    for (const s of FORWARDED_SIGNALS) process.off(s, forward);
+  }
+}
+
+function cleanup(nat: Native, pidfd: number, id: string, store: import('../container/store.js').Store): void {
+  try {
+    nat.pidfdSendSignal(pidfd, 9);
+  } catch {
+    // Gone already.
+  }
+  try {
+    destroyContainer(loadContainer(store, id));
+  } catch {
+    // Nothing left to remove.
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * start, kill and delete on a container (runtime-spec runtime.md "Operations"), the parts `run`
+ * shares with the single commands. Signals always go through a pidfd opened and then checked
+ * against the recorded start time, so a recycled pid is never signalled.
+ */
+
+import { closeSync, constants as C, openSync, readSync, unlinkSync } from 'node:fs';
+import { NotFoundError, TsrunError } from '../errors.js';
+import { runHooks, runHooksWarnOnly } from '../hooks.js';
+import { logWarn } from '../log.js';
+import type { Native } from '../native/types.js';
+import { isAlive, listPids, pidNamespaceOf, readStat, startTimeOf } from '../process/procfs.js';
+import { Container, loadContainer } from './container.js';
+import { checkAction } from './status.js';
+import type { Store } from './store.js';
+
+const SIGKILL = 9;
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** A pidfd for `pid` only if it is still the process that started at `startTime`. */
+export function openVerifiedPidfd(nat: Native, pid: number, startTime: string): number | null {
+  if (pid <= 0) return null;
+  let fd: number;
+  try {
+    fd = nat.pidfdOpen(pid);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return null;
+    throw e;
+  }
+  // Checked after opening: the pidfd pins the process, so a match now means it is ours.
+  if (startTimeOf(pid) !== startTime) {
+    closeSync(fd);
+    return null;
+  }
+  return fd;
+}
+
+function sendSignal(nat: Native, pidfd: number, sig: number): boolean {
+  try {
+    nat.pidfdSendSignal(pidfd, sig);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw e;
+  } finally {
+    closeSync(pidfd);
+  }
+}
+
+/** Signal the init, or with `all` every process in the container's pid namespace. */
+export function signalContainer(nat: Native, c: Container, sig: number, all: boolean): void {
+  const { pid, pidStartTime } = c.state;
+  if (all) {
+    const ns = pidNamespaceOf(pid);
+    if (ns !== null && ns !== pidNamespaceOf('self')) {
+      signalNamespace(nat, ns, sig);
+      return;
+    }
+    // Without its own pid namespace the container's processes cannot be told apart from the
+    // host's until cgroups arrive (issue 3): only the init is signalled.
+    logWarn(`container ${c.id} shares the host pid namespace: --all signals only its init`);
+  }
+  const fd = openVerifiedPidfd(nat, pid, pidStartTime);
+  if (fd === null || !sendSignal(nat, fd, sig)) throw new TsrunError('container not running');
+}
+
+function signalNamespace(nat: Native, ns: string, sig: number): void {
+  for (const p of listPids()) {
+    if (pidNamespaceOf(p) !== ns) continue;
+    const st = readStat(p);
+    if (st === null) continue;
+    const fd = openVerifiedPidfd(nat, p, st.startTime);
+    // Re-check after pinning: the pid may have been reused by a host process meanwhile.
+    if (fd === null) continue;
+    if (pidNamespaceOf(p) !== ns) {
+      closeSync(fd);
+      continue;
+    }
+    sendSignal(nat, fd, sig);
+  }
+}
+
+/** Release a created container: read the exec fifo (unblocking the init), remove it, poststart. */
+export function startContainer(nat: Native, store: Store, id: string): Container {
+  const lock = store.lock(id, nat);
+  try {
+    const c = loadContainer(store, id);
+    checkAction('start', c.status(), id);
+    releaseInit(c);
+    try {
+      runHooks('poststart', c.state.hooks.poststart, c.ociStateJson('running'), c.state.bundle);
+    } catch (e) {
+      // runtime-spec v1.3.0 runtime.md: a failed poststart hook is an error and the container is
+      // stopped; the lifecycle then continues with delete.
+      const fd = openVerifiedPidfd(nat, c.state.pid, c.state.pidStartTime);
+      if (fd !== null) sendSignal(nat, fd, SIGKILL);
+      throw e;
+    }
+    return c;
+  } finally {
+    lock.release();
+  }
+}
+
+/** The init blocks in open(exec.fifo, O_WRONLY); opening it for reading lets that open return and
+ *  the init writes one byte before execve. A non-blocking read loop notices an init that died. */
+function releaseInit(c: Container): void {
+  const path = c.store.fifoPath(c.id);
+  const fd = openSync(path, C.O_RDONLY | C.O_NONBLOCK);
+  try {
+    const buf = Buffer.alloc(1);
+    for (;;) {
+      let n = -1;
+      try {
+        n = readSync(fd, buf, 0, 1, null);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      }
+      if (n === 1) break;
+      if (!isAlive(c.state.pid, c.state.pidStartTime)) throw new TsrunError('container init exited before start');
+      sleepMs(1);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  // Without the fifo the container reads as running (container/status.ts).
+  unlinkSync(path);
+}
+
+/** SIGKILL the init and wait (bounded) until it is gone. */
+export function killAndWait(nat: Native, c: Container, timeoutMs = 10000): void {
+  const fd = openVerifiedPidfd(nat, c.state.pid, c.state.pidStartTime);
+  if (fd === null) return;
+  try {
+    nat.pidfdSendSignal(fd, SIGKILL);
+    if (!nat.pidfdWait(fd, timeoutMs)) throw new TsrunError(`container ${c.id}: init did not exit ${timeoutMs} ms after SIGKILL`);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Remove a stopped container and run its poststop hooks (failures are warnings). */
+export function destroyContainer(c: Container): void {
+  const state = c.ociStateJson('stopped');
+  c.store.remove(c.id);
+  runHooksWarnOnly('poststop', c.state.hooks.poststop, state, c.state.bundle);
+}
+
+/** `tsrun delete [--force]`. Returns false when the container did not exist (and --force). */
+export function deleteContainer(nat: Native, store: Store, id: string, force: boolean): boolean {
+  let lock;
+  try {
+    lock = store.lock(id, nat);
+  } catch (e) {
+    if (e instanceof NotFoundError && force) return false;
+    throw e;
+  }
+  try {
+    let c: Container;
+    try {
+      c = loadContainer(store, id);
+    } catch (e) {
+      // A directory with a lock but no state: a create that died before writing it.
+      if (e instanceof NotFoundError && force) {
+        store.remove(id);
+        return false;
+      }
+      throw e;
+    }
+    const status = c.status();
+    if (status !== 'stopped') {
+      checkAction(force ? 'forceDelete' : 'delete', status, id);
+      killAndWait(nat, c);
+    }
+    destroyContainer(c);
+    return true;
+  } finally {
+    lock.release();
+  }
+}

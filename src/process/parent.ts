@@ -1,0 +1,280 @@
+/**
+ * The parent side of `tsrun create` (docs/ARCHITECTURE.md "The flow of tsrun create"): state dir
+ * and lock, exec fifo, spawn oci-init, user namespace maps, the sync exchange, the prestart and
+ * createRuntime hooks, state "created" and --pid-file. A failure anywhere kills the init and
+ * removes the state directory: nothing is left behind.
+ */
+
+import { closeSync, constants as C, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { InitFailure, TsrunError } from '../errors.js';
+import { runHooks } from '../hooks.js';
+import { logWarn } from '../log.js';
+import { Container } from '../container/container.js';
+import { Store, writeFileAtomic, STATE_FORMAT, type StateFile } from '../container/store.js';
+import type { Native } from '../native/types.js';
+import type { BuiltPlan, PlanContext, SpawnPlan } from '../spec/plan.js';
+import type { Spec } from '../spec/types.js';
+import { cgroupMode, cgroupV1Hierarchies, lastCap, startTimeOf, userName } from './procfs.js';
+import { ProtocolCursor, decodeChildMessage, encodeFrame, MAX_FRAME, type ChildMessage, type ParentMessage } from './protocol.js';
+
+/** O_PATH: a handle on the fifo that does not open it (opening would block without a reader). */
+const O_PATH = 0o10000000;
+const SIGKILL = 9;
+
+/** The byte stream to oci-init; replaceable so unit tests can script the child's side. */
+export interface SyncChannel {
+  send(msg: ParentMessage): void;
+  /** Next message from the child; `before` names what the parent waits for, for the EOF error. */
+  receive(before: string): ChildMessage;
+  close(): void;
+}
+
+/** Framed messages over the parent's end of the socketpair, read with blocking reads. */
+export class SocketChannel implements SyncChannel {
+  constructor(private readonly fd: number) {}
+
+  send(msg: ParentMessage): void {
+    const frame = encodeFrame(msg);
+    let off = 0;
+    try {
+      while (off < frame.length) off += writeSync(this.fd, frame, off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EPIPE') throw new TsrunError(`container init exited before ${msg.type}`);
+      throw e;
+    }
+  }
+
+  private readExact(n: number, before: string): Buffer {
+    const buf = Buffer.alloc(n);
+    let off = 0;
+    while (off < n) {
+      let got: number;
+      try {
+        got = readSync(this.fd, buf, off, n - off, null);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN' || code === 'EINTR') continue;
+        if (code === 'ECONNRESET') got = 0;
+        else throw e;
+      }
+      if (got === 0) throw new TsrunError(`container init exited before ${before}`);
+      off += got;
+    }
+    return buf;
+  }
+
+  receive(before: string): ChildMessage {
+    const len = this.readExact(4, before).readUInt32LE(0);
+    if (len > MAX_FRAME) throw new TsrunError(`sync: child sent a frame of ${len} bytes (limit ${MAX_FRAME})`);
+    return decodeChildMessage(this.readExact(len, before));
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+export interface CreateOptions {
+  id: string;
+  /** Bundle directory as given (--bundle, default "."). */
+  bundle: string;
+  root: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot: boolean;
+  noNewKeyring: boolean;
+  preserveFds: number;
+}
+
+/** Everything create needs from outside, injectable for unit tests. */
+export interface CreateDeps {
+  native: Native;
+  ociInitPath: string;
+  loadBundle(dir: string): { spec: Spec; bundle: string };
+  buildPlan(spec: Spec, ctx: PlanContext): BuiltPlan;
+  hostContext(): Omit<PlanContext, 'bundle' | 'noPivot'>;
+  channel(fd: number): SyncChannel;
+}
+
+export interface Created {
+  container: Container;
+  /** pidfd of the init (tsrun is its parent until it exits): `run` waits on it. */
+  pidfd: number;
+}
+
+/** The host facts buildPlan needs, read once per create. */
+export function hostPlanContext(nat: Native): Omit<PlanContext, 'bundle' | 'noPivot'> {
+  const nofileHard = nat.getrlimit(nat.constants.RLIMIT_NOFILE ?? 7);
+  const soft = process.env.TSRUN_NOFILE_SOFT;
+  const mode = cgroupMode();
+  return {
+    lastCap: lastCap(),
+    // Node raised the soft limit at start-up; the launcher passed on the caller's (SECURITY.md).
+    nofile: { soft: soft && /^\d+$/.test(soft) ? soft : nofileHard.soft, hard: nofileHard.hard },
+    cgroupMode: mode,
+    cgroupV1Hierarchies: mode === 'v2' ? [] : cgroupV1Hierarchies(),
+  };
+}
+
+function checkTerminal(spec: Spec, opts: CreateOptions): void {
+  if (spec.process?.terminal) {
+    throw new TsrunError('process.terminal: allocating a pseudo-terminal (--console-socket) is not implemented yet');
+  }
+  if (opts.consoleSocket !== undefined) {
+    throw new TsrunError('--console-socket: cannot be used when process.terminal is false (no terminal to send)');
+  }
+}
+
+function initialState(opts: CreateOptions, spec: Spec, bundle: string, plan: BuiltPlan): StateFile {
+  return {
+    format: STATE_FORMAT,
+    ociVersion: spec.ociVersion,
+    id: opts.id,
+    phase: 'creating',
+    pid: 0,
+    pidStartTime: '',
+    creatorPid: process.pid,
+    creatorStartTime: startTimeOf(process.pid) ?? '',
+    bundle,
+    rootfs: plan.init.rootfs,
+    annotations: spec.annotations ?? {},
+    created: new Date().toISOString(),
+    owner: userName(process.getuid?.() ?? 0),
+    hooks: { poststart: spec.hooks?.poststart ?? [], poststop: spec.hooks?.poststop ?? [] },
+  };
+}
+
+/** Runs `tsrun create`; on success the init waits on the exec fifo and state.json says created. */
+export function createContainer(opts: CreateOptions, deps: CreateDeps): Created {
+  const { spec, bundle } = deps.loadBundle(opts.bundle);
+  checkTerminal(spec, opts);
+  const plan = deps.buildPlan(spec, { ...deps.hostContext(), bundle, noPivot: opts.noPivot });
+  for (const w of plan.warnings) logWarn(w);
+  const store = new Store(opts.root);
+  store.createDir(opts.id);
+  let lock: { release(): void } | null = null;
+  let pidfd = -1;
+  try {
+    lock = store.lock(opts.id, deps.native, true);
+    const container = new Container(store, initialState(opts, spec, bundle, plan));
+    container.save();
+    const spawned = spawn(container, plan, opts, deps);
+    pidfd = spawned.pidfd;
+    exchange(container, spec, plan, deps.channel(spawned.parentSock));
+    container.state.phase = 'created';
+    container.save();
+    if (opts.pidFile !== undefined) writeFileAtomic(resolve(opts.pidFile), String(container.state.pid));
+    return { container, pidfd };
+  } catch (e) {
+    abandon(store, opts.id, pidfd, deps.native);
+    throw e;
+  } finally {
+    lock?.release();
+  }
+}
+
+/** Undo a failed create: the init dies (SIGKILL via its pidfd, never by pid) and the state goes. */
+function abandon(store: Store, id: string, pidfd: number, nat: Native): void {
+  if (pidfd >= 0) {
+    try {
+      nat.pidfdSendSignal(pidfd, SIGKILL);
+      nat.pidfdWait(pidfd, 5000);
+    } catch {
+      // Already gone: nothing to kill.
+    }
+  }
+  try {
+    store.remove(id);
+  } catch (e) {
+    logWarn(`removing state of failed container ${id}: ${(e as Error).message}`);
+  }
+}
+
+interface SpawnFds {
+  childSock: number;
+  fifo: number;
+  joins: { fd: number; nstype: number }[];
+  pidNs: number;
+}
+
+function closeAll(f: Partial<SpawnFds>): void {
+  for (const fd of [f.childSock, f.fifo, f.pidNs, ...(f.joins ?? []).map((j) => j.fd)]) {
+    if (fd !== undefined && fd >= 0) closeSync(fd);
+  }
+}
+
+/** Spawns oci-init (libuv opens every fd O_CLOEXEC: only `fds` reach it); records its pid and
+ *  start time; returns its pidfd and the parent's end of the sync socket. */
+function spawn(container: Container, plan: BuiltPlan, opts: CreateOptions, deps: CreateDeps): { pidfd: number; parentSock: number } {
+  const nat = deps.native;
+  const sp = plan.spawn;
+  const fifoPath = container.store.fifoPath(container.id);
+  // 0622 as runc: only the owner may read (start), the init (any uid) may open it for writing.
+  nat.mkfifo(fifoPath, 0o622);
+  const fds: Partial<SpawnFds> = { joins: [] };
+  let parentSock = -1;
+  try {
+    fds.fifo = openSync(fifoPath, O_PATH);
+    [parentSock, fds.childSock] = nat.socketPair();
+    for (const j of sp.joinInChild) fds.joins!.push({ fd: openSync(j.path, C.O_RDONLY), nstype: j.nstype });
+    fds.pidNs = sp.pidNamespacePath !== null ? openSync(sp.pidNamespacePath, C.O_RDONLY) : -1;
+    const n = opts.preserveFds;
+    const preserved = Array.from({ length: n }, (_, i) => 3 + i);
+    const res = nat.spawnInit({
+      initPath: deps.ociInitPath,
+      argv: ['oci-init', String(3 + n), String(4 + n), String(n)],
+      cloneFlags: sp.cloneFlags,
+      unshareFlags: sp.unshareFlags,
+      joinInChild: fds.joins!,
+      pidNamespaceFd: fds.pidNs,
+      cgroupFd: -1,
+      fds: [0, 1, 2, ...preserved, fds.childSock, fds.fifo],
+      // The init must outlive `tsrun create`: no parent-death signal.
+      pdeathSignal: 0,
+    });
+    container.state.pid = res.pid;
+    container.state.pidStartTime = startTimeOf(res.pid) ?? '';
+    const out = { pidfd: res.pidfd, parentSock };
+    parentSock = -1;
+    return out;
+  } finally {
+    closeAll(fds);
+    if (parentSock >= 0) closeSync(parentSock);
+  }
+}
+
+function writeIdMaps(pid: number, sp: SpawnPlan): void {
+  const lines = (m: SpawnPlan['uidMappings']) => m.map((x) => `${x.containerID} ${x.hostID} ${x.size}\n`).join('');
+  writeFileSync(`/proc/${pid}/uid_map`, lines(sp.uidMappings));
+  writeFileSync(`/proc/${pid}/gid_map`, lines(sp.gidMappings));
+}
+
+function expect(ch: SyncChannel, cursor: ProtocolCursor, type: 'mounted' | 'ready'): void {
+  const msg = ch.receive(type);
+  cursor.step('child->parent', msg.type);
+  if (msg.type === 'error') throw new InitFailure(msg.step, msg.syscall, msg.errno, msg.path, msg.message);
+}
+
+/** The sync exchange (src/process/protocol.ts order table) with the hooks in between. */
+function exchange(container: Container, spec: Spec, plan: BuiltPlan, ch: SyncChannel): void {
+  const cursor = new ProtocolCursor();
+  try {
+    if (plan.spawn.userNamespace) writeIdMaps(container.state.pid, plan.spawn);
+    cursor.step('parent->child', 'plan');
+    ch.send({ type: 'plan', plan: plan.init });
+    expect(ch, cursor, 'mounted');
+    // The pid is known now: hooks (and a concurrent `state`) see it.
+    container.save();
+    const createState = container.ociStateJson('creating');
+    // runtime-spec config.md: prestart (deprecated) and createRuntime run in the runtime
+    // namespace after the container's namespaces exist and before pivot_root.
+    runHooks('prestart', spec.hooks?.prestart, createState, container.state.bundle);
+    runHooks('createRuntime', spec.hooks?.createRuntime, createState, container.state.bundle);
+    cursor.step('parent->child', 'resume');
+    ch.send({ type: 'resume', createState, startState: container.ociStateJson('created') });
+    expect(ch, cursor, 'ready');
+  } finally {
+    ch.close();
+  }
+}
