@@ -2,7 +2,7 @@ import { openSync, closeSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import {
-  capMask, hostHasAppArmor, hostHasSELinux, installCleanup, makeBundle, probe, runContainer, skipNote, skipReason,
+  capMask, hostHasAppArmor, hostHasSELinux, installCleanup, makeBundle, probe, runContainer, skipName, skipNote, skipReason,
   type Bundle,
 } from './lib/index.js';
 
@@ -172,7 +172,7 @@ describe.skipIf(!!skipReason)(`process${skipNote}`, () => {
     expect((await probe(b)).ioprio).toBe((2 << 13) | 6);
   });
 
-  it.skipIf(cpus().length < 2)('execCPUAffinity final applies to the process (skipped when < 2 CPUs)', async () => {
+  it.skipIf(cpus().length < 2)(skipName(cpus().length < 2, 'execCPUAffinity final applies to the process', 'fewer than 2 CPUs'), async () => {
     const b = await bundleWith((b) => (b.config.process.execCPUAffinity = { initial: '0', final: '1' }));
     expect((await probe(b)).affinity).toEqual([1]);
   });
@@ -198,14 +198,14 @@ describe.skipIf(!!skipReason)(`process${skipNote}`, () => {
     expect((await probe(b)).seccomp).toBe(0);
   });
 
-  it.skipIf(hostHasAppArmor())('apparmorProfile without AppArmor on the host: clear error (skipped: host has apparmor)', async () => {
+  it.skipIf(hostHasAppArmor())(skipName(hostHasAppArmor(), 'apparmorProfile without AppArmor on the host: clear error', 'host has apparmor'), async () => {
     const b = await bundleWith((b) => (b.config.process.apparmorProfile = 'conf-profile'));
     const r = await runContainer(b);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/apparmor/i);
   });
 
-  it.skipIf(hostHasSELinux())('selinuxLabel without SELinux on the host: clear error (skipped: host has selinux)', async () => {
+  it.skipIf(hostHasSELinux())(skipName(hostHasSELinux(), 'selinuxLabel without SELinux on the host: clear error', 'host has selinux'), async () => {
     const b = await bundleWith((b) => (b.config.process.selinuxLabel = 'system_u:system_r:container_t:s0'));
     const r = await runContainer(b);
     expect(r.code).not.toBe(0);

@@ -68,6 +68,9 @@ function makeRootfs(rootfs: string, applets: readonly string[]): void {
  */
 export async function makeBundle(opts: BundleOptions = {}): Promise<Bundle> {
   const dir = trackDir(mkdtempSync('/tmp/tsrun-conf-'));
+  // mkdtemp makes 0700; a container root mapped to another host uid (user namespace) must still
+  // be able to reach its rootfs.
+  chmodSync(dir, 0o755);
   const rootfs = join(dir, 'rootfs');
   try {
     makeRootfs(rootfs, [...APPLETS, ...(opts.applets ?? [])]);

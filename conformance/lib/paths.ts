@@ -33,3 +33,8 @@ export const skipReason: string = !isRoot
       ? 'busybox-static missing'
       : '';
 export const skipNote: string = skipReason ? ` (skipped: ${skipReason})` : '';
+
+/** A test name that carries the skip reason only when the test is skipped. */
+export function skipName(skip: boolean, name: string, reason: string): string {
+  return skip ? `${name} (skipped: ${reason})` : name;
+}
