@@ -47,21 +47,64 @@ Resolved wrap(int fd, const char* syscall) {
   return r;
 }
 
+// The longest a chain of dangling symlinks may be, as the kernel's own limit (MAXSYMLINKS).
+constexpr int kMaxLinks = 40;
+
+Resolved mkdir_all_depth(int rootfd, const std::string& path, uint64_t extra, mode_t mode, int depth);
+
+// `name` (in `dirfd`, whose container path is `dir`) is a symlink the kernel could not follow because
+// its target does not exist yet: the path to create continues at the link's target, resolved again
+// from the root (so still confined by RESOLVE_IN_ROOT), as runc does for e.g. a dangling
+// /etc/resolv.conf link.
+bool read_dangling_link(int dirfd, const std::string& dir, const std::string& name, std::string& out) {
+  char buf[4096];
+  ssize_t n = readlinkat(dirfd, name.c_str(), buf, sizeof buf - 1);
+  if (n <= 0) return false;
+  std::string target(buf, static_cast<size_t>(n));
+  out = target[0] == '/' ? target : (dir == "/" ? "" : dir) + "/" + target;
+  return true;
+}
+
 // Creates (if needed) and opens each of comps[from..] below `cur`. "." and ".." are refused: an
 // openat(.., O_NOFOLLOW) from the root fd would step out of the rootfs.
-Resolved create_components(UniqueFd cur, const std::vector<std::string>& comps, size_t from, mode_t mode) {
+Resolved create_components(int rootfd, UniqueFd cur, const std::vector<std::string>& comps, size_t from, uint64_t extra,
+                           mode_t mode, int depth) {
   for (size_t i = from; i < comps.size(); ++i) {
     const std::string& c = comps[i];
     if (c == "." || c == "..") return fail("mkdirat", EINVAL);
     if (mkdirat(cur.get(), c.c_str(), mode) != 0 && errno != EEXIST) return fail("mkdirat");
     int fd = tsrun::retry_eintr([&] { return openat(cur.get(), c.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC); });
-    if (fd < 0) return fail("openat");
+    if (fd < 0) {
+      int e = errno;
+      std::string link;
+      bool follow = !(extra & RESOLVE_NO_SYMLINKS) && (e == ENOTDIR || e == ELOOP);
+      if (!follow || !read_dangling_link(cur.get(), join_components(comps, i), c, link)) return fail("openat", e);
+      for (size_t j = i + 1; j < comps.size(); ++j) link += "/" + comps[j];
+      return mkdir_all_depth(rootfd, link, extra, mode, depth + 1);
+    }
     cur.reset(fd);
   }
   Resolved r;
   r.fd = std::move(cur);
   return r;
 }
+
+Resolved mkdir_all_depth(int rootfd, const std::string& path, uint64_t extra, mode_t mode, int depth) {
+  if (depth > kMaxLinks) return fail("openat2", ELOOP);
+  Resolved whole = open_in_root(rootfd, path, O_PATH | O_DIRECTORY, extra);
+  if (whole.ok() || whole.err != ENOENT) return whole;
+  // Find the longest prefix that exists (resolved in root, symlinks allowed unless extra forbids
+  // them), then create the rest component by component on fds.
+  std::vector<std::string> comps = split_components(path);
+  for (size_t n = comps.size(); n-- > 0;) {
+    Resolved prefix = open_in_root(rootfd, join_components(comps, n), O_PATH | O_DIRECTORY, extra);
+    if (prefix.ok()) return create_components(rootfd, std::move(prefix.fd), comps, n, extra, mode, depth);
+    if (prefix.err != ENOENT) return prefix;
+  }
+  return fail("openat2", ENOENT);  // not reached: "/" always opens
+}
+
+Resolved create_file_depth(int rootfd, const std::string& path, uint64_t extra, mode_t mode, int depth);
 
 }  // namespace
 
@@ -85,17 +128,7 @@ Resolved open_in_root(int rootfd, const std::string& path, int flags, uint64_t e
 }
 
 Resolved mkdir_all_in_root(int rootfd, const std::string& path, uint64_t extra_resolve, mode_t mode) {
-  Resolved whole = open_in_root(rootfd, path, O_PATH | O_DIRECTORY, extra_resolve);
-  if (whole.ok() || whole.err != ENOENT) return whole;
-  // Find the longest prefix that exists (resolved in root, symlinks allowed unless extra_resolve
-  // forbids them), then create the rest component by component on fds.
-  std::vector<std::string> comps = split_components(path);
-  for (size_t n = comps.size(); n-- > 0;) {
-    Resolved prefix = open_in_root(rootfd, join_components(comps, n), O_PATH | O_DIRECTORY, extra_resolve);
-    if (prefix.ok()) return create_components(std::move(prefix.fd), comps, n, mode);
-    if (prefix.err != ENOENT) return prefix;
-  }
-  return fail("openat2", ENOENT);  // not reached: "/" always opens
+  return mkdir_all_depth(rootfd, path, extra_resolve, mode, 0);
 }
 
 void split_parent(const std::string& path, std::string& parent, std::string& base) {
@@ -110,12 +143,19 @@ void split_parent(const std::string& path, std::string& parent, std::string& bas
 }
 
 Resolved create_file_in_root(int rootfd, const std::string& path, uint64_t extra_resolve, mode_t mode) {
-  Resolved whole = open_in_root(rootfd, path, O_PATH, extra_resolve);
+  return create_file_depth(rootfd, path, extra_resolve, mode, 0);
+}
+
+namespace {
+
+Resolved create_file_depth(int rootfd, const std::string& path, uint64_t extra, mode_t mode, int depth) {
+  if (depth > kMaxLinks) return fail("openat2", ELOOP);
+  Resolved whole = open_in_root(rootfd, path, O_PATH, extra);
   if (whole.ok() || whole.err != ENOENT) return whole;
   std::string parent_path, base;
   split_parent(path, parent_path, base);
   if (base.empty() || base == "." || base == "..") return fail("openat", EINVAL);
-  Resolved parent = mkdir_all_in_root(rootfd, parent_path, extra_resolve);
+  Resolved parent = mkdir_all_depth(rootfd, parent_path, extra, 0755, depth);
   if (!parent.ok()) return parent;
   int fd = tsrun::retry_eintr([&] {
     return openat(parent.fd.get(), base.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode);
@@ -123,13 +163,17 @@ Resolved create_file_in_root(int rootfd, const std::string& path, uint64_t extra
   if (fd < 0 && errno != EEXIST) return fail("openat");
   UniqueFd created(fd);
   // Reopen without following: if the name is (or raced into) a symlink we get the link itself and
-  // the caller's mount onto it fails, rather than following it anywhere.
+  // follow it only through a fresh in-root resolution of its target.
   Resolved out = wrap(tsrun::retry_eintr([&] { return openat(parent.fd.get(), base.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC); }), "openat");
   if (!out.ok()) return out;
   struct stat st;
   if (fstat(out.fd.get(), &st) != 0) return fail("fstat");
-  if (S_ISLNK(st.st_mode)) return fail("openat", ELOOP);
-  return out;
+  if (!S_ISLNK(st.st_mode)) return out;
+  std::string link;
+  if ((extra & RESOLVE_NO_SYMLINKS) || !read_dangling_link(parent.fd.get(), parent_path, base, link)) return fail("openat", ELOOP);
+  return create_file_depth(rootfd, link, extra, mode, depth + 1);
 }
+
+}  // namespace
 
 }  // namespace ociinit
