@@ -2,14 +2,36 @@
 
 #include <uv.h>
 
+#include <cctype>
+#include <cstring>
+
 namespace tsrun {
+
+namespace {
+
+// libuv names and describes errnos exactly as Node's own errors do ("ENOENT", "no such file or
+// directory"), so our messages read the same as fs's. libuv knows only the common ones; for the
+// rest (ENOEXEC, EBADMSG...) glibc gives the name and the text, first letter lowered as libuv's.
+void Describe(int err, std::string* code, std::string* desc) {
+  const char* uv = uv_err_name(-err);
+  if (std::strncmp(uv, "Unknown", 7) != 0) {
+    *code = uv;
+    *desc = uv_strerror(-err);
+    return;
+  }
+  const char* name = strerrorname_np(err);
+  *code = name != nullptr ? name : "E" + std::to_string(err);
+  *desc = strerror(err);
+  if (!desc->empty()) (*desc)[0] = static_cast<char>(std::tolower(static_cast<unsigned char>((*desc)[0])));
+}
+
+}  // namespace
 
 Napi::Error SysError(Napi::Env env, int err, const std::string& syscall, const std::string& path,
                      const std::string& detail) {
-  // libuv names and describes errnos exactly as Node's own errors do ("ENOENT", "no such file or
-  // directory"), so our messages read the same as fs's.
-  const char* code = uv_err_name(-err);
-  std::string msg = std::string(code) + ": " + uv_strerror(-err) + ", " + syscall;
+  std::string code, desc;
+  Describe(err, &code, &desc);
+  std::string msg = code + ": " + desc + ", " + syscall;
   if (!path.empty()) msg += " '" + path + "'";
   if (!detail.empty()) msg += " (" + detail + ")";
   Napi::Error e = Napi::Error::New(env, msg);
