@@ -255,8 +255,7 @@ function bindMount(source: string, destination: string, opts: ParsedMountOptions
 }
 
 /** A `cgroup` mount: the cgroup2 filesystem on a v2 host; on v1/hybrid hosts, as runc: a tmpfs
- *  with one mount per hierarchy (cgroup filesystems in a cgroup namespace, host binds otherwise),
- *  then the tmpfs remounted read-only if asked. */
+ *  with one mount per hierarchy (cgroup filesystems in a cgroup namespace, host binds otherwise). */
 function cgroupMounts(m: Mount, destination: string, opts: ParsedMountOptions, ctx: MountContext): PlanMount[] {
   const common = { remountFlags: 0, attrSet: opts.attrSet, attrClr: opts.attrClr, createAs: 'dir' as const };
   if (ctx.cgroupMode === 'v2') {
@@ -286,20 +285,9 @@ function cgroupMounts(m: Mount, destination: string, opts: ParsedMountOptions, c
       out.push({ ...bind, data: '', attrSet: 0, attrClr: 0, createAs: 'dir' });
     }
   }
-  if (readOnly) {
-    // The tmpfs had to stay writable to create the hierarchy directories: remount it now.
-    // A PlanMount with MS_REMOUNT changes the mount already at the destination.
-    out.push({
-      ...common,
-      attrSet: 0,
-      attrClr: 0,
-      destination,
-      source: '',
-      type: '',
-      flags: L.MS_REMOUNT | L.MS_BIND | L.MS_RDONLY | CGROUP_V1_DEFAULT_FLAGS,
-      data: '',
-      propagation: [],
-    });
-  }
+  // runc also remounts the tmpfs read-only at the end (it had to stay writable for the hierarchy
+  // directories). oci-init has no "remount what is at the destination" step yet (a PlanMount with
+  // MS_REMOUNT would be taken as a bind of its source), so the tmpfs stays writable; the hierarchies
+  // themselves are read-only as asked.
   return out;
 }

@@ -243,7 +243,7 @@ describe('cgroup mounts', () => {
     ]);
   });
 
-  it('v1 host with a cgroup namespace: tmpfs, a cgroup mount per hierarchy, then a read-only remount', () => {
+  it('v1 host with a cgroup namespace: tmpfs, then a read-only cgroup mount per hierarchy', () => {
     const out = convert([cgroupMount], { bundle: '/b', cgroupMode: 'hybrid', cgroupV1Hierarchies: hierarchies, cgroupNamespace: true });
     const def = L.MS_NOEXEC | L.MS_NOSUID | L.MS_NODEV;
     expect(out.map((m) => [m.destination, m.type, m.source, m.flags, m.data])).toEqual([
@@ -251,7 +251,6 @@ describe('cgroup mounts', () => {
       ['/sys/fs/cgroup/memory', 'cgroup', 'cgroup', def | L.MS_RDONLY, 'memory'],
       ['/sys/fs/cgroup/cpu,cpuacct', 'cgroup', 'cgroup', def | L.MS_RDONLY, 'cpu,cpuacct'],
       ['/sys/fs/cgroup/systemd', 'cgroup', 'cgroup', def | L.MS_RDONLY, 'name=systemd'],
-      ['/sys/fs/cgroup', '', '', L.MS_REMOUNT | L.MS_BIND | L.MS_RDONLY | def, ''],
     ]);
   });
 
@@ -262,14 +261,18 @@ describe('cgroup mounts', () => {
       ['/sys/fs/cgroup/memory', '', '/sys/fs/cgroup/memory', ro | L.MS_BIND | L.MS_REC, ro],
       ['/sys/fs/cgroup/cpu,cpuacct', '', '/sys/fs/cgroup/cpu,cpuacct', ro | L.MS_BIND | L.MS_REC, ro],
       ['/sys/fs/cgroup/systemd', '', '/sys/fs/cgroup/systemd/my/cg', ro | L.MS_BIND | L.MS_REC, ro],
-      ['/sys/fs/cgroup', '', '', L.MS_REMOUNT | L.MS_BIND | L.MS_RDONLY | L.MS_NOEXEC | L.MS_NOSUID | L.MS_NODEV, 0],
     ]);
     expect(out.slice(1, 4).every((m) => m.createAs === 'dir')).toBe(true);
   });
 
-  it('a writable v1 cgroup mount gets no final remount', () => {
+  it('a writable v1 cgroup mount gives writable hierarchies', () => {
     const out = convert([{ ...cgroupMount, options: ['nosuid'] }], { bundle: '/b', cgroupMode: 'v1', cgroupV1Hierarchies: hierarchies, cgroupNamespace: true });
     expect(out).toHaveLength(4);
-    expect(out.some((m) => (m.flags & L.MS_REMOUNT) !== 0)).toBe(false);
+    expect(out.some((m) => (m.flags & (L.MS_RDONLY | L.MS_REMOUNT)) !== 0)).toBe(false);
+  });
+
+  it('the unified hierarchy of a hybrid host is mounted as cgroup2 in a cgroup namespace', () => {
+    const out = convert([cgroupMount], { bundle: '/b', cgroupMode: 'hybrid', cgroupV1Hierarchies: [{ name: 'unified', options: '' }], cgroupNamespace: true });
+    expect(out[1]).toMatchObject({ destination: '/sys/fs/cgroup/unified', type: 'cgroup2', data: '' });
   });
 });
