@@ -163,8 +163,12 @@ void apply_user_and_caps(const Process& p, int procfd) {
     set_ids(p, procfd);
     capset_self(CapSets{cap_mask(c.effective), cap_mask(c.permitted), cap_mask(c.inheritable)});
     if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) throw_sys("capabilities", "prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
+    // A cap missing from permitted or inheritable cannot be ambient (EPERM); runc skips those
+    // silently, and its own `runc spec` default lists ambient caps with no inheritable set.
     for (int a : c.ambient) {
-      if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, a, 0, 0) < 0) throw_sys("capabilities", "prctl(PR_CAP_AMBIENT_RAISE)");
+      if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, a, 0, 0) < 0 && errno != EPERM) {
+        throw_sys("capabilities", "prctl(PR_CAP_AMBIENT_RAISE)");
+      }
     }
   }
   if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) throw_sys("capabilities", "prctl(PR_SET_KEEPCAPS)");
