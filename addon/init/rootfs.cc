@@ -205,8 +205,30 @@ void mount_fs(const Mount& m, int rootfd) {
   apply_propagation_and_attrs(m, now.fd.get());
 }
 
+// MS_REMOUNT entries change the mount already at the destination (e.g. runc's read-only tmpfs under
+// a cgroup v1 /sys/fs/cgroup once the hierarchies are in place). With MS_BIND only the per-mount
+// flags change (replace semantics, locked flags kept on EPERM); without it the filesystem is
+// reconfigured with flags and data. Nothing new is mounted, so the /proc rules do not apply.
+void mount_remount(const Mount& m, int rootfd) {
+  Resolved t = open_in_root(rootfd, m.destination, O_PATH);
+  if (!t.ok()) mount_fail(m, t.syscall, t.err);
+  unsigned long flags = m.flags & ~static_cast<unsigned long>(MS_REMOUNT | MS_BIND | MS_REC);
+  if (m.flags & MS_BIND) {
+    Mount as_bind = m;
+    as_bind.remount_flags = flags;
+    remount_bind(as_bind, t.fd.get());
+  } else {
+    if (fchdir(t.fd.get()) != 0) mount_fail(m, "fchdir");
+    const char* data = m.data.empty() ? nullptr : m.data.c_str();
+    if (mount(nullptr, ".", nullptr, flags | MS_REMOUNT, data) != 0) mount_fail(m, "mount");
+  }
+  apply_propagation_and_attrs(m, t.fd.get());
+}
+
 void mount_one(const Mount& m, int rootfd) {
-  if (m.flags & MS_BIND)
+  if (m.flags & MS_REMOUNT)
+    mount_remount(m, rootfd);
+  else if (m.flags & MS_BIND)
     mount_bind(m, rootfd);
   else
     mount_fs(m, rootfd);
