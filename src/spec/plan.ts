@@ -281,7 +281,7 @@ function capabilitySets(caps: NonNullable<Process['capabilities']>, lastCap: num
 /** A JSON number as an rlimit value: at or above 2^53 it cannot be exact, and the only such value
  *  in practice is RLIM_INFINITY (2^64-1, which JSON.parse rounds to 18446744073709552000). */
 function rlimitValue(v: number): string {
-  return v >= Number.MAX_SAFE_INTEGER + 1 ? RLIM_INFINITY : String(v);
+  return v >= Number.MAX_SAFE_INTEGER + 1 ? RLIM_INFINITY : String(Math.max(0, Math.trunc(v)));
 }
 
 function rlimits(p: Process, ctx: PlanContext, problems: string[]): PlanRlimit[] {
@@ -291,7 +291,11 @@ function rlimits(p: Process, ctx: PlanContext, problems: string[]): PlanRlimit[]
     if (resource === undefined) return void problems.push(`/process/rlimits/${i}/type: unknown rlimit "${r.type}"`);
     // config.md: each rlimit type appears once (a second would silently override the first).
     if (out.some((o) => o.resource === resource)) return void problems.push(`/process/rlimits/${i}/type: duplicated rlimit "${r.type}"`);
-    out.push({ resource, soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) });
+    const soft = rlimitValue(r.soft);
+    const hard = rlimitValue(r.hard);
+    // setrlimit(2) would fail with a bare EINVAL inside the container; say which entry is wrong.
+    if (BigInt(soft) > BigInt(hard)) return void problems.push(`/process/rlimits/${i}: soft limit ${soft} exceeds hard limit ${hard}`);
+    out.push({ resource, soft, hard });
   });
   // Node raised RLIMIT_NOFILE at start-up; the container must see the caller's limit instead.
   if (ctx.nofile && !out.some((o) => o.resource === L.RLIMIT_NOFILE)) {

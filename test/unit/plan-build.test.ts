@@ -284,11 +284,13 @@ describe('process', () => {
       { type: 'RLIMIT_AS', soft: 1, hard: 1 },
       { type: 'RLIMIT_AS', soft: 2, hard: 2 },
       { type: 'MS_BIND', soft: 1, hard: 1 },
+      { type: 'RLIMIT_CORE', soft: 2, hard: 1 },
     ];
     expect(problems(spec({ process: { args: ['sh'], cwd: '/', rlimits: rl } }))).toEqual([
       '/process/rlimits/0/type: unknown rlimit "RLIMIT_FOO"',
       '/process/rlimits/2/type: duplicated rlimit "RLIMIT_AS"',
       '/process/rlimits/3/type: unknown rlimit "MS_BIND"',
+      '/process/rlimits/4: soft limit 2 exceeds hard limit 1',
     ]);
   });
 
