@@ -91,7 +91,7 @@ export function startContainer(nat: Native, store: Store, id: string): Container
     checkAction('start', c.status(), id);
     releaseInit(c);
     try {
-      runHooks('poststart', c.state.hooks.poststart, c.ociStateJson('running'), c.state.bundle);
+      runHooks('poststart', c.state.hooks.poststart, c.ociStateJson('running'));
     } catch (e) {
       // runtime-spec v1.3.0 runtime.md: a failed poststart hook is an error and the container is
       // stopped; the lifecycle then continues with delete.
@@ -148,7 +148,7 @@ export function killAndWait(nat: Native, c: Container, timeoutMs = 10000): void 
 export function destroyContainer(c: Container): void {
   const state = c.ociStateJson('stopped');
   c.store.remove(c.id);
-  runHooksWarnOnly('poststop', c.state.hooks.poststop, state, c.state.bundle);
+  runHooksWarnOnly('poststop', c.state.hooks.poststop, state);
 }
 
 /** `tsrun delete [--force]`. Returns false when the container did not exist (and --force). */

@@ -269,8 +269,8 @@ function exchange(container: Container, spec: Spec, plan: BuiltPlan, ch: SyncCha
     const createState = container.ociStateJson('creating');
     // runtime-spec config.md: prestart (deprecated) and createRuntime run in the runtime
     // namespace after the container's namespaces exist and before pivot_root.
-    runHooks('prestart', spec.hooks?.prestart, createState, container.state.bundle);
-    runHooks('createRuntime', spec.hooks?.createRuntime, createState, container.state.bundle);
+    runHooks('prestart', spec.hooks?.prestart, createState);
+    runHooks('createRuntime', spec.hooks?.createRuntime, createState);
     cursor.step('parent->child', 'resume');
     ch.send({ type: 'resume', createState, startState: container.ociStateJson('created') });
     expect(ch, cursor, 'ready');
