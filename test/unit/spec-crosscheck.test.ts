@@ -115,6 +115,12 @@ describe.skipIf(!haveRef)('schema cross-check with upstream runtime-spec v1.3.0 
     expect(ours.config(doc)).toBe(false);
   });
 
+  it('D3: features seccomp names are free strings for us, an enum upstream', () => {
+    const doc = { ociVersionMin: '1.0.0', ociVersionMax: '1.3.0', linux: { seccomp: { actions: ['SCMP_ACT_FUTURE'] } } };
+    expect(up.features(doc)).toBe(false);
+    expect(ours.features(doc)).toBe(true);
+  });
+
   it('the three client configs pass both', () => {
     for (const f of readdirSync(clientDir)) {
       const doc = readJson(join(clientDir, f));
