@@ -79,7 +79,12 @@ export function parseProcess(text: string, file: string): Process {
 
 /** Schema problems of a state document ([] when valid); the cli uses it to spot a corrupt state.json. */
 export function stateProblems(obj: unknown): string[] {
-  return schemaProblems(validateStateSchema, obj);
+  const problems = schemaProblems(validateStateSchema, obj);
+  if (problems.length > 0) return problems;
+  const st = obj as State;
+  // runtime.md "State": pid is REQUIRED on Linux when the status is created or running.
+  if ((st.status === 'created' || st.status === 'running') && st.pid === undefined) problems.push(`/pid: is required when status is ${st.status}`);
+  return problems;
 }
 
 /** Returns obj typed as State, or throws ConfigError('state.json', problems). */

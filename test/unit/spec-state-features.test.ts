@@ -33,6 +33,7 @@ describe('state schema', () => {
     ['non-integer pid', { ...created, pid: 1.5 }, '/pid: must be an integer, not a number'],
     ['non-string annotation', { ...created, annotations: { a: 1 } }, '/annotations/a: must be a string, not an integer'],
     ['truncated to a string', 'created', '/: must be an object, not a string'],
+    ['running without pid', { ...created, status: 'running', pid: undefined }, '/pid: is required when status is running'],
   ])('refuses %s', (_name, doc, problem) => {
     expect(stateProblems(JSON.parse(JSON.stringify(doc)))).toEqual([problem]);
   });
