@@ -26,7 +26,7 @@ Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
   int32_t pid;
   if (!ArgInt(info, 0, "pid", &pid)) return env.Undefined();
   if (pid <= 0) {
-    // pid_open on 0 or a negative number would name no single process.
+    // pidfd_open on 0 or a negative number would name no single process.
     ThrowSys(env, EINVAL, "pidfd_open", "", "pid " + std::to_string(pid));
     return env.Undefined();
   }

@@ -136,7 +136,8 @@ void ThrowChildError(Napi::Env env, const SpawnOptions& o, const ChildError& e) 
   ThrowSys(env, e.err, "spawnInit", "", "child failed at unknown step " + std::to_string(e.step));
 }
 
-// Reads the child's report: false with *e filled when it failed before or at execveat.
+// Reads the child's report: true, with *e filled, when it failed before or at execveat; false
+// (EOF) when execveat succeeded and closed the close-on-exec write end.
 bool ChildFailed(int fd, ChildError* e) {
   size_t got = 0;
   char* buf = reinterpret_cast<char*>(e);
@@ -197,7 +198,10 @@ Napi::Value SpawnInit(const Napi::CallbackInfo& info) {
   int cloneErr = errno;
   if (!pidns.Leave()) {
     int err = errno;
-    if (pid > 0) Discard(pidfd), close(pidfd);
+    if (pid > 0) {
+      Discard(pidfd);
+      close(pidfd);
+    }
     ThrowSys(env, err, "setns", "", "restoring pid_for_children after spawnInit");
     return env.Undefined();
   }
