@@ -317,6 +317,7 @@ UniqueFd verified_dev_null(int rootfd) {
 void mask_dir(int target, const std::string& path) {
   UniqueFd fs(fsopen("tmpfs", FSOPEN_CLOEXEC));
   if (!fs) throw_sys("maskedPaths", "fsopen", path);
+  if (fsconfig(fs.get(), FSCONFIG_SET_STRING, "source", "tmpfs", 0) != 0) throw_sys("maskedPaths", "fsconfig", path);
   if (fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) throw_sys("maskedPaths", "fsconfig", path);
   UniqueFd mnt(fsmount(fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY));
   if (!mnt) throw_sys("maskedPaths", "fsmount", path);
