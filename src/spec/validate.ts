@@ -288,7 +288,7 @@ const IPC_SYSCTLS = new Set([
 function sysctlNamespace(key: string): LinuxNamespaceType | null {
   if (key.startsWith('net.')) return 'network';
   if (IPC_SYSCTLS.has(key) || key.startsWith('fs.mqueue.')) return 'ipc';
-  if (key === 'kernel.hostname' || key === 'kernel.domainname') return 'uts';
+  if (key === 'kernel.domainname') return 'uts';
   return null;
 }
 
@@ -297,9 +297,14 @@ function checkSysctl(linux: Linux, ns: Map<LinuxNamespaceType, unknown>, report:
     const at = `/linux/sysctl/${pointerToken(rawKey)}`;
     // Keys may use "/" instead of "." (sysctl(8) accepts both).
     const key = rawKey.replace(/\//g, '.');
+    // runc refuses it too: the value would fight the dedicated hostname field.
+    if (key === 'kernel.hostname') {
+      report(at, 'is not allowed: set /hostname instead');
+      continue;
+    }
     const want = sysctlNamespace(key);
     // Writing a sysctl that is not namespaced, or whose namespace is the host's, changes the host.
-    if (want === null) report(at, 'is not allowed: not a namespaced sysctl (net.*, fs.mqueue.*, kernel.shm*/msg*/sem, kernel.hostname/domainname)');
+    if (want === null) report(at, 'is not allowed: not a namespaced sysctl (net.*, fs.mqueue.*, kernel.shm*/msg*/sem, kernel.domainname)');
     else if (!ns.has(want)) report(at, `needs a ${want} namespace in /linux/namespaces`);
   }
 }

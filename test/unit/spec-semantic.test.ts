@@ -186,16 +186,18 @@ describe('semanticProblems', () => {
       ['kernel.sem', 'ipc'],
       ['fs.mqueue.queues_max', 'ipc'],
       ['kernel.domainname', 'uts'],
-      ['kernel.hostname', 'uts'],
     ])('%s is allowed with a %s namespace and refused without', (key, ns) => {
       expect(check((s) => (linux(s).sysctl = { [key]: '1' }))).toEqual([]);
       expect(check((s) => ((linux(s).sysctl = { [key]: '1' }), withoutNs(s, ns)))).toEqual([
         `/linux/sysctl/${key.replace(/\//g, '~1')}: needs a ${ns} namespace in /linux/namespaces`,
       ]);
     });
+    it('kernel.hostname is refused in favour of /hostname (as runc)', () => {
+      expect(check((s) => (linux(s).sysctl = { 'kernel.hostname': 'h' }))).toEqual(['/linux/sysctl/kernel.hostname: is not allowed: set /hostname instead']);
+    });
     it.each(['vm.swappiness', 'kernel.pid_max', 'fs.file-max'])('%s is refused (not namespaced)', (key) => {
       expect(check((s) => (linux(s).sysctl = { [key]: '1' }))).toEqual([
-        `/linux/sysctl/${key}: is not allowed: not a namespaced sysctl (net.*, fs.mqueue.*, kernel.shm*/msg*/sem, kernel.hostname/domainname)`,
+        `/linux/sysctl/${key}: is not allowed: not a namespaced sysctl (net.*, fs.mqueue.*, kernel.shm*/msg*/sem, kernel.domainname)`,
       ]);
     });
   });
