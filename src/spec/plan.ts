@@ -234,7 +234,7 @@ function buildProcess(spec: Spec, linux: Linux, ctx: PlanContext, problems: stri
   return {
     args: [...(p.args ?? [])],
     env: [...(p.env ?? [])],
-    cwd: containerPath(p.cwd),
+    cwd: containerPath(typeof p.cwd === 'string' ? p.cwd : (problems.push('/process/cwd: required'), '/')),
     terminal: p.terminal ?? false,
     uid: user.uid ?? 0,
     gid: user.gid ?? 0,

@@ -152,6 +152,7 @@ describe('rootfs and paths', () => {
   it('refuses a config without root.path or process', () => {
     expect(problems({ ociVersion: '1.3.0', process: { args: ['sh'], cwd: '/' } })).toEqual(['/root/path: required']);
     expect(problems({ ociVersion: '1.3.0', root: { path: 'r' } })).toEqual(['/process: required to create a container']);
+    expect(problems({ ociVersion: '1.3.0', root: { path: 'r' }, process: { args: ['sh'] } as Spec['process'] })).toEqual(['/process/cwd: required']);
   });
 });
 
