@@ -177,6 +177,25 @@ describe.skipIf(!isRoot || !addonBuilt || !existsSync(BUSYBOX))('native addon (r
     expect(net).not.toBe(readlinkSync('/proc/self/ns/net'));
   });
 
+  it('joins a user namespace in the child, then unshares the other namespaces', async () => {
+    const { CLONE_NEWUSER, CLONE_NEWUTS, CLONE_NEWNS } = n.constants;
+    const owner = start(['sleep', '30'], { cloneFlags: CLONE_NEWUSER });
+    writeFileSync(`/proc/${owner.pid}/uid_map`, '0 0 65536\n');
+    writeFileSync(`/proc/${owner.pid}/gid_map`, '0 0 65536\n');
+    const userns = fd(openSync(`/proc/${owner.pid}/ns/user`, 'r'));
+    const c = start(['sleep', '30'], {
+      joinInChild: [{ fd: userns, nstype: CLONE_NEWUSER }],
+      unshareFlags: CLONE_NEWUTS | CLONE_NEWNS,
+    });
+    expect(readlinkSync(`/proc/${c.pid}/ns/user`)).toBe(readlinkSync(`/proc/${owner.pid}/ns/user`));
+    expect(readlinkSync(`/proc/${c.pid}/ns/uts`)).not.toBe(readlinkSync('/proc/self/ns/uts'));
+    expect(readlinkSync(`/proc/${c.pid}/exe`)).toBe('/memfd:oci-init (deleted)');
+    // A new user namespace without maps: the child still execs the memfd (as the overflow uid).
+    const r = await run(['cat', '/proc/self/uid_map', '/proc/self/status'], { cloneFlags: CLONE_NEWUSER });
+    expect(r.status).toEqual({ exitCode: 0, signal: null });
+    expect(r.output).toMatch(/^Uid:\s+65534\s/m);
+  });
+
   it('starts the child in an existing pid namespace and restores our pid_for_children', async () => {
     const first = start(['sleep', '30'], { cloneFlags: n.constants.CLONE_NEWPID });
     const pidns = fd(openSync(`/proc/${first.pid}/ns/pid`, 'r'));
