@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/unique_fd.h"
@@ -82,7 +83,10 @@ void write_frame(int fd, const std::string& body) {
   frame += body;
   size_t off = 0;
   while (off < frame.size()) {
-    ssize_t w = tsrun::retry_eintr([&] { return ::write(fd, frame.data() + off, frame.size() - off); });
+    // MSG_NOSIGNAL: SIGPIPE is at its default (killing) disposition here, and a parent that went
+    // away must turn into an error return, not a silent death (plain write() if not a socket).
+    ssize_t w = tsrun::retry_eintr([&] { return ::send(fd, frame.data() + off, frame.size() - off, MSG_NOSIGNAL); });
+    if (w < 0 && errno == ENOTSOCK) w = tsrun::retry_eintr([&] { return ::write(fd, frame.data() + off, frame.size() - off); });
     if (w < 0) throw_sys("sync", "write");
     off += static_cast<size_t>(w);
   }
