@@ -45,7 +45,7 @@ const INIT = { version: 1, rootfs: '/bundle/rootfs' } as unknown as InitPlan;
 function setup(spec: Partial<Spec>, replies: (ChildMessage | 'eof')[]) {
   const nat = new FakeNative();
   // Real descriptors where parent.ts closes them; the fifo as a plain file (O_PATH opens it).
-  nat.script('socketPair', () => [openSync('/dev/null', 'r'), openSync('/dev/null', 'r')]);
+  nat.script('socketPair', (): [number, number] => [openSync('/dev/null', 'r'), openSync('/dev/null', 'r')]);
   nat.script('mkfifo', (p: string) => writeFileSync(p, ''));
   nat.script('spawnInit', () => ({ pid: process.pid, pidfd: 777, intoCgroup: false }));
   let channel: ScriptedChannel | null = null;
