@@ -8,7 +8,7 @@ import {
   containerState, installCleanup, makeBundle, newId, pidAlive, skipNote, skipReason, testRoot, tsrun, waitFor,
   type RunResult,
 } from '../../conformance/lib/index.js';
-import { leftovers, pidNamespaces } from './ops-lib.js';
+import { leftovers } from './ops-lib.js';
 
 installCleanup();
 
@@ -54,14 +54,13 @@ describe.skipIf(!!skipReason)(`concurrency${skipNote}`, () => {
     const b = await makeBundle({ args: ['/bin/sleep', '100'] });
     b.write();
     const id = newId('conc');
-    const before = pidNamespaces();
     expect((await tsrun(['run', '-d', '--bundle', b.dir, id], { cwd: b.dir })).code).toBe(0);
     const pid = (await containerState(id)).pid!;
     const runs = await Promise.all(Array.from({ length: 10 }, () => tsrun(['delete', '--force', id])));
     for (const r of runs) expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
     expect(await waitFor(() => !pidAlive(pid), 3000)).toBe(true);
     expect((await tsrun(['state', id])).stderr).toMatch(/does not exist/);
-    expect(leftovers({ id, bundle: b.dir, before })).toEqual([]);
+    expect(leftovers({ id, bundle: b.dir })).toEqual([]);
   });
 
   it('state, kill and delete racing on a stopped container: one delete wins, the rest fail cleanly', async () => {
@@ -94,7 +93,6 @@ describe.skipIf(!!skipReason)(`concurrency${skipNote}`, () => {
       const b = await makeBundle({ args: ['/bin/true'] });
       b.write();
       const id = newId('twin');
-      const before = pidNamespaces();
       const [x, y] = await Promise.all([
         tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir }),
         tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir }),
@@ -110,7 +108,7 @@ describe.skipIf(!!skipReason)(`concurrency${skipNote}`, () => {
       expect(stateFileIntact(id)).toBe(true);
       expect((await tsrun(['delete', '--force', id])).code).toBe(0);
       // The loser must not have left an init of its own behind.
-      expect(leftovers({ id, bundle: b.dir, before })).toEqual([]);
+      expect(leftovers({ id, bundle: b.dir })).toEqual([]);
     });
   }
 
@@ -118,11 +116,10 @@ describe.skipIf(!!skipReason)(`concurrency${skipNote}`, () => {
     const b = await makeBundle({ args: ['/bin/true'] });
     b.write();
     const ids = Array.from({ length: 5 }, () => newId('many'));
-    const before = pidNamespaces();
     const runs = await Promise.all(ids.map((id) => tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir })));
     for (const r of runs) expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
     for (const id of ids) expect((await containerState(id)).status).toBe('created');
     await Promise.all(ids.map((id) => tsrun(['delete', '--force', id])));
-    for (const id of ids) expect(leftovers({ id, bundle: b.dir, before })).toEqual([]);
+    for (const id of ids) expect(leftovers({ id, bundle: b.dir })).toEqual([]);
   });
 });

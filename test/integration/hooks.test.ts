@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import {
   containerState, installCleanup, makeBundle, newId, skipNote, skipReason, tsrun, waitFor, type Bundle,
 } from '../../conformance/lib/index.js';
-import { leftovers, pidNamespaces, strayProcesses } from './ops-lib.js';
+import { leftovers, strayProcesses } from './ops-lib.js';
 
 installCleanup();
 
@@ -20,6 +20,10 @@ interface Hook {
   env?: string[];
   timeout?: number;
 }
+
+// runc's messages say "error running hook #0" without the kind; tsrun names it (TSRUN_BIN lets this
+// file run against runc to check the tests themselves).
+const namesKind = process.env.TSRUN_BIN === undefined;
 
 // Hooks get exactly their `env`: without PATH the shells would not find cat/env.
 const PATH = 'PATH=/usr/sbin:/usr/bin:/sbin:/bin';
@@ -112,14 +116,13 @@ describe.skipIf(!!skipReason)(`hooks${skipNote}`, () => {
       b.config.hooks = { [kind]: [shHook(b, `exec sleep ${marker}`, { timeout: 1 })] };
       b.write();
       const id = newId('hooktime');
-      const before = pidNamespaces();
       const t0 = Date.now();
       const c = await tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir });
       expect(c.code).not.toBe(0);
       expect(Date.now() - t0).toBeLessThan(10000);
       expect(c.stderr).toMatch(/timeout|timed out/i);
-      expect(c.stderr).toContain(kind);
-      expect(leftovers({ id, bundle: b.dir, before })).toEqual([]);
+      if (namesKind) expect(c.stderr).toContain(kind);
+      expect(leftovers({ id, bundle: b.dir })).toEqual([]);
       expect(strayProcesses([`sleep ${marker}`])).toEqual([]);
     });
   }
@@ -130,14 +133,14 @@ describe.skipIf(!!skipReason)(`hooks${skipNote}`, () => {
       b.config.hooks = { [kind]: [shHook(b, 'echo hook-said-no >&2; exit 7')] };
       b.write();
       const id = newId('hookfail');
-      const before = pidNamespaces();
       const c = await tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir });
       expect(c.code).not.toBe(0);
-      expect(c.stderr).toContain(kind);
+      expect(c.stderr).toMatch(/hook/);
+      if (namesKind) expect(c.stderr).toContain(kind);
       expect(c.stderr).toMatch(/exit status 7/);
       expect(c.stderr).toContain('hook-said-no');
       expect((await tsrun(['state', id])).stderr).toMatch(/does not exist/);
-      expect(leftovers({ id, bundle: b.dir, before })).toEqual([]);
+      expect(leftovers({ id, bundle: b.dir })).toEqual([]);
     });
   }
 
@@ -146,13 +149,12 @@ describe.skipIf(!!skipReason)(`hooks${skipNote}`, () => {
     b.config.hooks = { poststart: [shHook(b, 'exit 5')] };
     b.write();
     const id = newId('hookpost');
-    const before = pidNamespaces();
     expect((await tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir })).code).toBe(0);
     const s = await tsrun(['start', id]);
     expect(s.code).not.toBe(0);
-    expect(s.stderr).toContain('poststart');
+    if (namesKind) expect(s.stderr).toContain('poststart');
     await tsrun(['delete', '--force', id]);
-    expect(leftovers({ id, bundle: b.dir, before })).toEqual([]);
+    expect(leftovers({ id, bundle: b.dir })).toEqual([]);
   });
 
   it('a failing poststop hook does not fail delete, and the later poststop hooks still run', async () => {
@@ -160,7 +162,6 @@ describe.skipIf(!!skipReason)(`hooks${skipNote}`, () => {
     b.config.hooks = { poststop: [shHook(b, 'exit 9'), shHook(b, 'echo second > "$d/second-poststop"')] };
     b.write();
     const id = newId('hookstop');
-    const before = pidNamespaces();
     expect((await tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir })).code).toBe(0);
     expect((await tsrun(['start', id])).code).toBe(0);
     expect(await waitFor(async () => (await containerState(id)).status === 'stopped', 8000)).toBe(true);
@@ -168,6 +169,6 @@ describe.skipIf(!!skipReason)(`hooks${skipNote}`, () => {
     expect(d.code).toBe(0);
     expect(readFileSync(join(b.rootfs, 'second-poststop'), 'utf8')).toBe('second\n');
     expect((await tsrun(['state', id])).stderr).toMatch(/does not exist/);
-    expect(leftovers({ id, bundle: b.dir, before })).toEqual([]);
+    expect(leftovers({ id, bundle: b.dir })).toEqual([]);
   });
 });

@@ -59,25 +59,22 @@ function unescapeMountPath(p: string): string {
   return p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
-/** Inodes of every pid namespace on the host right now (a container's init lives in a new one). */
-export function pidNamespaces(): Set<number> {
-  const out = new Set<number>();
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const m = /\[(\d+)\]/.exec(readlinkSync(`/proc/${p}/ns/pid`));
-      if (m) out.add(Number(m[1]));
-    } catch {
-      // gone meanwhile
-    }
+function mountNs(pid: string): string {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/mnt`);
+  } catch {
+    return '';
   }
-  return out;
 }
 
-/** Live processes (not zombies, not us) whose command line mentions one of `needles`, or that sit in
- *  a pid namespace which did not exist in `before`. */
-export function strayProcesses(needles: string[], before?: Set<number>): string[] {
+/**
+ * Live processes (not zombies, not us) whose command line mentions one of `needles`, or that live
+ * in another mount namespace whose mount table mentions `bundle` (a container's root mount is the
+ * bundle's rootfs; readlink of /proc/<pid>/root only says "/", so the mount table is the tell).
+ */
+export function strayProcesses(needles: string[], bundle?: string): string[] {
   const found: string[] = [];
+  const ourNs = mountNs('self');
   for (const p of readdirSync('/proc')) {
     if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
     const stat = readOr(`/proc/${p}/stat`, '');
@@ -87,12 +84,11 @@ export function strayProcesses(needles: string[], before?: Set<number>): string[
       found.push(`pid ${p}: ${cmdline}`);
       continue;
     }
-    if (!before) continue;
-    try {
-      const m = /\[(\d+)\]/.exec(readlinkSync(`/proc/${p}/ns/pid`));
-      if (m && !before.has(Number(m[1]))) found.push(`pid ${p} in a new pid namespace: ${cmdline}`);
-    } catch {
-      // gone meanwhile
+    if (bundle === undefined) continue;
+    const ns = mountNs(p);
+    if (ns === '' || ns === ourNs) continue;
+    if (unescapeMountPath(readOr(`/proc/${p}/mountinfo`, '')).includes(bundle)) {
+      found.push(`pid ${p} with the bundle's rootfs mounted: ${cmdline}`);
     }
   }
   return found;
@@ -130,8 +126,6 @@ export interface LeftoverCheck {
   id: string;
   /** The bundle directory: no mount may mention it afterwards. */
   bundle?: string;
-  /** pidNamespaces() taken before the command: a container init left running shows up as new. */
-  before?: Set<number>;
   root?: string;
 }
 
@@ -141,7 +135,7 @@ export function leftovers(c: LeftoverCheck): string[] {
   const stateDir = join(c.root ?? testRoot(), c.id);
   if (c.id !== '' && !c.id.includes('/') && existsSync(stateDir)) problems.push(`state dir ${stateDir} exists`);
   if (c.bundle) for (const m of mountsMentioning(c.bundle)) problems.push(`mount: ${m}`);
-  for (const p of strayProcesses([c.id, ...(c.bundle ? [c.bundle] : [])].filter((n) => n.length >= 6), c.before)) {
+  for (const p of strayProcesses([c.id, ...(c.bundle ? [c.bundle] : [])].filter((n) => n.length >= 6), c.bundle)) {
     problems.push(`process: ${p}`);
   }
   if (c.id.length >= 6) for (const g of cgroupsNamed(c.id)) problems.push(`cgroup: ${g}`);
