@@ -146,6 +146,19 @@ describe.skipIf(!haveRef)('schema cross-check with upstream runtime-spec v1.3.0 
     expect(rejected).toBeGreaterThan(100);
     expect(rejected).toBeLessThan(mutations.length);
   });
+
+  it('agrees on mutations of upstream good Linux configs (fields the clients do not use)', () => {
+    const names = ['spec-example.json', 'linux-rdma.json', 'linux-netdevice.json', 'minimal.json'];
+    const bases = names.map((n) => readJson(join(refDir, 'test/config/good', n)));
+    const mutations = fc.sample(mutationArb(bases), { numRuns: 600, seed: 1302 });
+    const disagreements = mutations
+      .filter((m) => up.config(m.doc) !== ours.config(m.doc) && !isDeliberate(m))
+      .map((m) => `${m.describe}: upstream ${up.config(m.doc)}, ours ${ours.config(m.doc)}`);
+    expect(disagreements).toEqual([]);
+    const rejected = mutations.filter((m) => !up.config(m.doc)).length;
+    expect(rejected).toBeGreaterThan(100);
+    expect(rejected).toBeLessThan(mutations.length);
+  });
 });
 
 // ---- mutation generator ----
