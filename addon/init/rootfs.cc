@@ -380,13 +380,24 @@ void enter_rootfs(const Plan& plan) {
   } else {
     // pivot_root(".", ".") stacks the old root on top of the new one at "/"; it is then detached
     // without needing a put_old directory in the image. It is made a slave first so the detach
-    // cannot propagate an unmount to the host's mounts.
+    // cannot propagate an unmount to the host's mounts. The slave change must reach the old root
+    // only (not the container's mounts, whose propagation is configured), so it goes through an fd
+    // of the old root opened before the pivot rather than through ".".
+    UniqueFd old_root(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!old_root) throw_sys("pivot_root", "open", "/");
     if (syscall(SYS_pivot_root, ".", ".") != 0) throw_sys("pivot_root", "pivot_root", plan.rootfs);
+    if (fchdir(old_root.get()) != 0) throw_sys("pivot_root", "fchdir", plan.rootfs);
     if (mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) throw_sys("pivot_root", "mount", plan.rootfs);
     if (umount2(".", MNT_DETACH) != 0) throw_sys("pivot_root", "umount2", plan.rootfs);
   }
   if (chdir("/") != 0) throw_sys("pivot_root", "chdir", "/");
   g_rootfd.reset();
+  // The new "/" is a bind of a private mount, so it is private. A shared rootfsPropagation is
+  // applied again here, to the container's own root (as runc does after pivot_root): applied before,
+  // it would have joined the host's peer group. Private and slave need nothing more, and
+  // re-applying a recursive slave would override propagation configured on individual mounts.
+  if ((plan.rootfs_propagation & MS_SHARED) && mount(nullptr, "/", nullptr, plan.rootfs_propagation, nullptr) != 0)
+    throw_sys("rootfs", "mount", "/");
 }
 
 void finish_rootfs(const Plan& plan) {
