@@ -183,7 +183,8 @@ Napi::Value SpawnInit(const Napi::CallbackInfo& info) {
   if (!Prepare(env, o, &p)) return env.Undefined();
   ChildPlan plan = {p.errWrite.get(), p.execFd.get(), p.argv.data(), p.envp, p.srcFds.data(),
                     static_cast<int>(p.srcFds.size()), p.joinFds.data(), o.joinTypes.data(),
-                    static_cast<int>(p.joinFds.size()), static_cast<int>(o.unshareFlags), o.pdeathSignal};
+                    static_cast<int>(p.joinFds.size()), static_cast<int>(o.unshareFlags), o.pdeathSignal,
+                    static_cast<int>(getpid())};
   PidnsSwitch pidns;
   if (o.pidNamespaceFd >= 0 && !pidns.Enter(env, o.pidNamespaceFd)) return env.Undefined();
   int pidfd = -1;

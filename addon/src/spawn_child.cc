@@ -79,8 +79,13 @@ void ArrangeFds(const ChildPlan& p) {
 
 void RunChild(const ChildPlan& p) {
   ResetSignals(p);
-  if (p.pdeathSignal != 0 && syscall(SYS_prctl, PR_SET_PDEATHSIG, p.pdeathSignal, 0, 0, 0) < 0)
-    Fail(p, ChildStep::kPdeathSig, errno);
+  if (p.pdeathSignal != 0) {
+    if (syscall(SYS_prctl, PR_SET_PDEATHSIG, p.pdeathSignal, 0, 0, 0) < 0) Fail(p, ChildStep::kPdeathSig, errno);
+    // The parent may have died before prctl: we were then reparented and the signal will never
+    // come. getppid() is 0 when the parent is outside our pid namespace; then we cannot tell.
+    long ppid = syscall(SYS_getppid);
+    if (ppid != 0 && ppid != p.parentPid) Fail(p, ChildStep::kPdeathSig, ESRCH);
+  }
   ArrangeFds(p);
   // Joins come before unshare: namespaces created by unshare are owned by the user namespace we
   // are in at that moment, which must be the joined one (runtime-spec linux.namespaces, path).

@@ -39,6 +39,7 @@ struct ChildPlan {
   int nJoin;
   int unshareFlags;
   int pdeathSignal;
+  int parentPid;  // getpid() of the parent, to notice it died before PR_SET_PDEATHSIG took hold
 };
 
 // Runs in the child of a multi-threaded process, on a copy of the parent's stack: raw system calls
