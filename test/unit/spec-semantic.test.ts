@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Spec } from '../../src/spec/types.js';
 import { processProblems, semanticProblems } from '../../src/spec/validate.js';
@@ -27,6 +29,14 @@ const withoutNs = (s: Spec, type: string) => {
 describe('semanticProblems', () => {
   it('base config has no problems', () => {
     expect(semanticProblems(base())).toEqual([]);
+  });
+
+  const example = fileURLToPath(new URL('../../../shared/reference/runtime-spec-v1.3.0-schema/test/config/good/spec-example.json', import.meta.url));
+  it.skipIf(!existsSync(example))("the spec's full Linux example passes every rule but the version (skipped: ../shared/reference absent)", () => {
+    const spec = JSON.parse(readFileSync(example, 'utf8')) as Spec;
+    expect(semanticProblems(spec)).toEqual([`/ociVersion: major version 0 is not supported (tsrun implements runtime-spec 1.x)`]);
+    spec.ociVersion = '1.3.0';
+    expect(semanticProblems(spec)).toEqual([]);
   });
 
   describe('ociVersion', () => {
