@@ -160,11 +160,14 @@ function checkMounts(spec: Spec, report: Report): void {
   });
 }
 
+const HOOK_STAGES = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'] as const;
+
 function checkHooks(spec: Spec, report: Report): void {
-  for (const [stage, hooks] of Object.entries(spec.hooks ?? {}) as [string, Hook[] | undefined][]) {
-    (hooks ?? []).forEach((h, i) => {
+  // Only the defined stages: unknown properties are ignored (config.md "Extensibility").
+  for (const stage of HOOK_STAGES) {
+    (spec.hooks?.[stage] ?? []).forEach((h: Hook, i) => {
       // config.md "POSIX-platform Hooks": path MUST be absolute (resolved in the runtime namespace).
-      if (!isAbs(h.path)) report(`/hooks/${pointerToken(stage)}/${i}/path`, `must be an absolute path, got ${JSON.stringify(h.path)}`);
+      if (!isAbs(h.path)) report(`/hooks/${stage}/${i}/path`, `must be an absolute path, got ${JSON.stringify(h.path)}`);
     });
   }
 }

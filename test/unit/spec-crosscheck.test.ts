@@ -23,6 +23,8 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { validateConfig, validateFeatures, validateState } from '../../src/spec/generated/validators.js';
+import type { Spec } from '../../src/spec/types.js';
+import { semanticProblems } from '../../src/spec/validate.js';
 
 const repo = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const refDir = resolve(repo, '../shared/reference/runtime-spec-v1.3.0-schema');
@@ -138,6 +140,8 @@ describe.skipIf(!haveRef)('schema cross-check with upstream runtime-spec v1.3.0 
       const u = up.config(m.doc);
       const o = ours.config(m.doc);
       if (!u) rejected++;
+      // Whatever passes our schema must be safe for the semantic checks (they trust the schema).
+      if (o) expect(() => semanticProblems(m.doc as Spec), m.describe).not.toThrow();
       if (u !== o && !isDeliberate(m)) disagreements.push(`${m.describe}: upstream ${u}, ours ${o}`);
     }
     expect(disagreements).toEqual([]);

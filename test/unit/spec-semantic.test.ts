@@ -351,3 +351,11 @@ describe('semanticProblems', () => {
     });
   });
 });
+
+describe('semanticProblems ignores what it does not know', () => {
+  it('unknown hook stages (config.md "Extensibility")', () => {
+    const s = base() as Spec & { hooks: Record<string, unknown> };
+    s.hooks = { futureStage: 'not-a-list', prestart: [{ path: '/bin/true' }] };
+    expect(semanticProblems(s)).toEqual([]);
+  });
+});
