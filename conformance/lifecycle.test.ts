@@ -52,6 +52,19 @@ describe.skipIf(!!skipReason)(`lifecycle${skipNote}`, () => {
     expect(gone.stderr).toMatch(/does not exist/);
   });
 
+  it('the user process runs only after start (created waits before execve)', async () => {
+    const b = await makeBundle({ readonlyRoot: false, args: ['/bin/sh', '-c', 'touch /tmp/started; sleep 100'] });
+    const { existsSync } = await import('node:fs');
+    const marker = `${b.rootfs}/tmp/started`;
+    const id = newId();
+    expect((await tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir })).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(existsSync(marker)).toBe(false);
+    expect((await tsrun(['start', id])).code).toBe(0);
+    expect(await waitFor(() => existsSync(marker), 5000)).toBe(true);
+    await tsrun(['delete', '--force', id]);
+  });
+
   it('start twice fails; delete of a running container without --force fails', async () => {
     const b = await makeBundle();
     const { id, pid } = await startSleeper(b);

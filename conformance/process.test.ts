@@ -16,6 +16,12 @@ async function bundleWith(edit: (b: Bundle) => void): Promise<Bundle> {
 
 const ZERO = '0000000000000000';
 
+/** CAP_SYS_RESOURCE (bit 24) in this process's bounding set (MACHINE.md: missing on this host). */
+function hasCapSysResource(): boolean {
+  const bnd = readFileSync('/proc/self/status', 'utf8').match(/CapBnd:\s+([0-9a-f]+)/)![1]!;
+  return ((BigInt('0x' + bnd) >> 24n) & 1n) === 1n;
+}
+
 describe.skipIf(!!skipReason)(`process${skipNote}`, () => {
   it('args reach the process unchanged', async () => {
     const b = await makeBundle({ args: ['/bin/sh', '-c', 'printf "<%s>" "$@"', 'sh', 'a b', '', 'c"d\\e'] });
@@ -148,6 +154,20 @@ describe.skipIf(!!skipReason)(`process${skipNote}`, () => {
     const want = Math.min(1000, mine + 123);
     const b = await bundleWith((b) => (b.config.process.oomScoreAdj = want));
     expect((await probe(b)).oomScoreAdj).toBe(want);
+  });
+
+  const noSysResource = !hasCapSysResource();
+  it.skipIf(noSysResource)(skipName(noSysResource, 'oomScoreAdj lowered below the caller\'s', 'no CAP_SYS_RESOURCE in the bounding set'), async () => {
+    const mine = Number(readFileSync('/proc/self/oom_score_adj', 'utf8'));
+    const want = Math.max(-1000, mine - 100);
+    const b = await bundleWith((b) => (b.config.process.oomScoreAdj = want));
+    expect((await probe(b)).oomScoreAdj).toBe(want);
+  });
+
+  it.skipIf(noSysResource)(skipName(noSysResource, 'rlimit above the caller\'s hard limit', 'no CAP_SYS_RESOURCE in the bounding set'), async () => {
+    const hard = Number(readFileSync('/proc/self/limits', 'utf8').match(/Max open files\s+\d+\s+(\d+)/)![1]);
+    const b = await bundleWith((b) => (b.config.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: hard + 1, hard: hard + 1 }]));
+    expect((await probe(b)).rlimits.RLIMIT_NOFILE).toEqual({ soft: String(hard + 1), hard: String(hard + 1) });
   });
 
   it('personality LINUX32', async () => {
