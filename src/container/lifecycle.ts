@@ -12,7 +12,7 @@ import type { Native } from '../native/types.js';
 import { isAlive, listPids, pidNamespaceOf, readStat, startTimeOf } from '../process/procfs.js';
 import { Container, loadContainer } from './container.js';
 import { checkAction } from './status.js';
-import type { Store } from './store.js';
+import { CorruptStateError, type Store } from './store.js';
 
 const SIGKILL = 9;
 
@@ -165,8 +165,10 @@ export function deleteContainer(nat: Native, store: Store, id: string, force: bo
     try {
       c = loadContainer(store, id);
     } catch (e) {
-      // A directory with a lock but no state: a create that died before writing it.
-      if (e instanceof NotFoundError && force) {
+      // A directory with a lock but no state (a create that died before writing it), or a state
+      // file nobody can read: --force removes what is there; its process, if any, is unknown.
+      if ((e instanceof NotFoundError || e instanceof CorruptStateError) && force) {
+        if (e instanceof CorruptStateError) logWarn(`${e.message}: removing it without stopping any process`);
         store.remove(id);
         return false;
       }

@@ -44,6 +44,9 @@ export interface StateFile {
   hooks: { poststart: HookSpec[]; poststop: HookSpec[] };
 }
 
+/** state.json exists but cannot be understood (truncated, edited, foreign). */
+export class CorruptStateError extends TsrunError {}
+
 export interface Lock {
   release(): void;
 }
@@ -127,11 +130,11 @@ export class Store {
     try {
       v = JSON.parse(text);
     } catch {
-      throw new TsrunError(`state of container ${id} is corrupt: ${this.statePath(id)} is not valid JSON`);
+      throw new CorruptStateError(`state of container ${id} is corrupt: ${this.statePath(id)} is not valid JSON`);
     }
     const s = v as Partial<StateFile>;
     if (typeof s !== 'object' || s === null || s.format !== STATE_FORMAT || s.id !== id || typeof s.pid !== 'number') {
-      throw new TsrunError(`state of container ${id} is corrupt: ${this.statePath(id)} has an unexpected shape`);
+      throw new CorruptStateError(`state of container ${id} is corrupt: ${this.statePath(id)} has an unexpected shape`);
     }
     return s as StateFile;
   }
