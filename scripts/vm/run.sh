@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Usage: scripts/vm/run.sh [--suite FILE]... [--timeout SECONDS] [--ensure-only]
+# Boots a throwaway qemu (TCG) VM on a pure cgroup v2 hierarchy with a Debian cloud kernel and an
+# initramfs holding node, the built project and a busybox bundle, runs each suite (default:
+# scripts/vm/smoke.mjs) inside, and prints the results port's output (suite output framed by
+# @@VM-RESULT-BEGIN NAME / @@VM-RESULT-END NAME rc=N ...) on stdout; timings go to stderr.
+# Exit status: 0 every suite exited 0; 1 a suite failed; 2 usage; 3 qemu or the kernel could not be
+# obtained (callers skip on this one only); 4 the VM did not finish (timeout, panic, crash).
+# --ensure-only installs qemu and fetches the kernel, then exits 0 or 3.
+# TSRUN_VM_CACHE: cache dir (default .vm-cache in the checkout); TSRUN_VM_TIMEOUT: hard limit (300 s).
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cache="${TSRUN_VM_CACHE:-$root/.vm-cache}"
+limit="${TSRUN_VM_TIMEOUT:-300}"
+suites=()
+ensure_only=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --suite) [ $# -ge 2 ] || { echo "error: --suite needs a file" >&2; exit 2; }; suites+=("$2"); shift 2 ;;
+    --timeout) [ $# -ge 2 ] || { echo "error: --timeout needs seconds" >&2; exit 2; }; limit="$2"; shift 2 ;;
+    --ensure-only) ensure_only=1; shift ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "error: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+[[ "$limit" =~ ^[0-9]+$ ]] || { echo "error: --timeout must be whole seconds, got $limit" >&2; exit 2; }
+[ ${#suites[@]} -gt 0 ] || suites=("$here/smoke.mjs")
+
+log() { printf 'vm: %s\n' "$*" >&2; }
+unavailable() { printf 'vm: unavailable: %s\n' "$*" >&2; exit 3; }
+now_ms() { date +%s%3N; }
+t0="$(now_ms)"
+
+# shellcheck source=scripts/deps.sh
+. "$root/scripts/deps.sh"
+if ! command -v qemu-system-x86_64 >/dev/null || ! command -v cpio >/dev/null; then
+  (tsrun_ensure_packages qemu-system-x86 cpio) >&2 || unavailable "qemu-system-x86 and cpio could not be installed"
+  command -v qemu-system-x86_64 >/dev/null || unavailable "qemu-system-x86_64 not found after install"
+fi
+
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+# One VM run per cache at a time: runs share the kernel and the initramfs file.
+flock -w "$limit" 9 || { log "another VM run holds $cache/.lock"; exit 4; }
+
+# The newest versioned linux-image-*-cloud-amd64 (not the meta, -dbg or -unsigned packages).
+newest_kernel_pkg() {
+  apt-cache search --names-only '^linux-image-.*-cloud-amd64$' 2>/dev/null | awk '{print $1}' |
+    grep -E -- '^linux-image-[0-9]+\.[0-9]+[.0-9]*[-+][^ ]*-cloud-amd64$' | sort -V | tail -n1
+}
+
+kernel_pkg="$(newest_kernel_pkg)"
+if [ -z "$kernel_pkg" ]; then
+  apt-get update -q >/dev/null 2>&1 || true
+  kernel_pkg="$(newest_kernel_pkg)"
+fi
+if [ -z "$kernel_pkg" ]; then
+  # Offline: use whatever kernel an earlier run cached.
+  vmlinuz="$(ls -1 "$cache"/linux-image-*.vmlinuz 2>/dev/null | sort -V | tail -n1 || true)"
+  [ -n "$vmlinuz" ] || unavailable "no linux-image-*-cloud-amd64 package known to apt and none cached"
+else
+  vmlinuz="$cache/$kernel_pkg.vmlinuz"
+  if [ ! -f "$vmlinuz" ]; then
+    log "downloading $kernel_pkg"
+    dl="$(mktemp -d "$cache/dl.XXXXXX")"
+    # apt-get download as root drops to _apt, which cannot write here; the warning is harmless.
+    (cd "$dl" && apt-get download -q "$kernel_pkg" >/dev/null 2>&1) || { rm -rf "$dl"; unavailable "apt-get download $kernel_pkg failed"; }
+    dpkg -x "$dl"/*.deb "$dl/x"
+    cp "$dl"/x/boot/vmlinuz-* "$vmlinuz.tmp" && cp "$dl"/x/boot/config-* "$cache/$kernel_pkg.config"
+    mv "$vmlinuz.tmp" "$vmlinuz"
+    rm -rf "$dl"
+  fi
+fi
+[ "$ensure_only" -eq 0 ] || { log "ready: $(basename "$vmlinuz" .vmlinuz), $(qemu-system-x86_64 --version | head -n1)"; exit 0; }
+
+initrd="$cache/initrd.gz"
+"$here/build-initramfs.sh" "$initrd" "${suites[@]}"
+t1="$(now_ms)"
+
+work="$(mktemp -d /tmp/tsrun-vm-run.XXXXXX)"
+qemu_pid=""
+cleanup() {
+  if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then kill -KILL "$qemu_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+: >"$work/console.log"; : >"$work/results.log"
+# ttyS0 (console) and ttyS1 (results) both go to files: qemu never touches this script's stdio.
+timeout --kill-after=5 "$limit" qemu-system-x86_64 -accel tcg -m 2048 -smp 2 -nographic -no-reboot \
+  -monitor none -serial "file:$work/console.log" -serial "file:$work/results.log" \
+  -kernel "$vmlinuz" -initrd "$initrd" \
+  -append "console=ttyS0 quiet cgroup_no_v1=all panic=-1 tsrun_suite_timeout=$((limit > 30 ? limit - 20 : limit))" \
+  </dev/null >"$work/qemu.out" 2>&1 &
+qemu_pid=$!
+qemu_status=0
+wait "$qemu_pid" || qemu_status=$?
+qemu_pid=""
+t2="$(now_ms)"
+
+tr -d '\r' <"$work/results.log" >"$work/results.txt"
+cat "$work/results.txt"
+
+status=0
+for suite in "${suites[@]}"; do
+  name="$(basename "$suite")"; name="${name%.*}.mjs"
+  end="$(grep -E "^@@VM-RESULT-END $name " "$work/results.txt" | tail -n1 || true)"
+  if [ -z "$end" ]; then
+    log "suite $name: no result (VM did not finish it)"; status=4
+  elif [[ "$end" != *" rc=0 "* ]]; then
+    log "suite $name: failed (${end#@@VM-RESULT-END })"; [ "$status" -ne 0 ] || status=1
+  else
+    log "suite $name: passed (${end#@@VM-RESULT-END })"
+  fi
+done
+if ! grep -q '^@@VM-DONE' "$work/results.txt"; then
+  [ "$qemu_status" -ne 124 ] || log "qemu killed after the ${limit}s limit"
+  log "VM did not finish (qemu exit $qemu_status); console tail:"
+  tr -d '\r' <"$work/console.log" | tail -n 40 >&2
+  cat "$work/qemu.out" >&2
+  status=4
+fi
+boot="$(grep -oE '^@@VM-BOOTED uptime=[0-9.]+' "$work/results.txt" | cut -d= -f2 || true)"
+log "timing: prepare $((t1 - t0)) ms, VM wall $((t2 - t1)) ms, guest boot to /init ${boot:-?} s, total $((t2 - t0)) ms"
+exit "$status"
