@@ -137,7 +137,7 @@ describe.skipIf(!!skipReason)(`hooks${skipNote}`, () => {
       expect(c.code).not.toBe(0);
       expect(c.stderr).toMatch(/hook/);
       if (namesKind) expect(c.stderr).toContain(kind);
-      expect(c.stderr).toMatch(/exit status 7/);
+      expect(c.stderr).toMatch(/(exit status|exited with status) 7/);
       expect(c.stderr).toContain('hook-said-no');
       expect((await tsrun(['state', id])).stderr).toMatch(/does not exist/);
       expect(leftovers({ id, bundle: b.dir })).toEqual([]);
