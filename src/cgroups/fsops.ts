@@ -1,0 +1,126 @@
+/**
+ * The cgroupfs operations both managers share. Files are opened "r+" (never created: a missing
+ * file means a missing controller or a bad name, and must fail rather than appear on a tmpfs), and
+ * every failure names the file and the spec field.
+ */
+
+import { readFileSync, readdirSync, rmdirSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { TsrunError } from '../errors.js';
+import type { CgroupWrite } from './types.js';
+
+export function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+export function writeFile(path: string, value: string, what?: string): void {
+  try {
+    writeFileSync(path, value, { flag: 'r+' });
+  } catch (e) {
+    throw new TsrunError(`writing "${value}" to ${path}${what ? ` (${what})` : ''}`, { cause: e });
+  }
+}
+
+export function readText(path: string): string {
+  return readFileSync(path, 'utf8').trim();
+}
+
+export function readOptional(path: string): string | undefined {
+  try {
+    return readText(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Perform one planned write in `dir`, honouring `optional` and `fallback`. */
+export function applyWrite(dir: string, wr: CgroupWrite): void {
+  const path = join(dir, wr.file);
+  if (!existsSync(path)) {
+    if (wr.fallback) return applyWrite(dir, wr.fallback);
+    if (wr.optional) return;
+    throw new TsrunError(`${wr.field}: cannot set ${path}: the file does not exist (controller not available or not enabled for this cgroup)`);
+  }
+  writeFile(path, wr.value, wr.field);
+}
+
+/** Every pid in `dir` and its descendants (cgroup.procs lists only the directory's own). */
+export function pidsRecursive(dir: string, out: Set<number> = new Set()): Set<number> {
+  const text = readOptional(join(dir, 'cgroup.procs'));
+  if (text === undefined) return out;
+  for (const line of text.split('\n')) if (line) out.add(Number(line));
+  for (const sub of subdirs(dir)) pidsRecursive(join(dir, sub), out);
+  return out;
+}
+
+function subdirs(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * rmdir `dir` and any cgroups created below it (children first). The kernel answers EBUSY while
+ * a just-killed process is still being torn down, so retry a bounded number of times (about a
+ * second in all). Never touches anything above `dir`. A missing directory is already removed.
+ */
+export function removeCgroup(dir: string): void {
+  for (const sub of subdirs(dir)) removeCgroup(join(dir, sub));
+  let delay = 5;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      rmdirSync(dir);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' || attempt >= 8) throw new TsrunError(`removing cgroup ${dir}`, { cause: e });
+      sleepMs(delay);
+      delay = Math.min(delay * 2, 250);
+    }
+  }
+}
+
+/** Signal each pid, ignoring those that exited meanwhile. */
+export function signalPids(pids: Iterable<number>, signal: number): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw new TsrunError(`sending signal ${signal} to pid ${pid}`, { cause: e });
+    }
+  }
+}
+
+/** Poll `check` until it holds, up to `timeoutMs`. */
+export function waitFor(check: () => boolean, timeoutMs: number): boolean {
+  const end = Date.now() + timeoutMs;
+  let delay = 1;
+  for (;;) {
+    if (check()) return true;
+    if (Date.now() >= end) return false;
+    sleepMs(delay);
+    delay = Math.min(delay * 2, 50);
+  }
+}
+
+/** "key value" lines (memory.stat, cpu.stat, memory.events) → record of numbers. */
+export function keyValues(text: string | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of (text ?? '').split('\n')) {
+    const [k, v] = line.split(' ');
+    if (k && v !== undefined) out[k] = Number(v);
+  }
+  return out;
+}
+
+/** A number file; "max" → the largest value (runc reports unlimited as max uint64; JSON cannot
+ *  hold that exactly, so Number.MAX_SAFE_INTEGER stands in). */
+export function readNumber(path: string): number {
+  const t = readOptional(path);
+  if (t === undefined || t === '') return 0;
+  if (t === 'max') return Number.MAX_SAFE_INTEGER;
+  return Number(t);
+}
