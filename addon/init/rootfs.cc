@@ -135,9 +135,12 @@ void check_proc_rules(const Mount& m, int target, int tree) {
 // ---------------------------------------------------------------------------------------------
 // One mount.
 
-// proc and sysfs must land on a real directory: a symlinked /proc or /sys in the image is refused
-// rather than followed, even inside the rootfs (CVE-2019-16884, CVE-2023-28642).
-bool needs_real_dir(const Mount& m) { return m.type == "proc" || m.type == "sysfs"; }
+// proc and sysfs, and whatever goes on /proc or /sys, must land on a real directory: a symlinked
+// /proc or /sys in the image is refused rather than followed, even inside the rootfs
+// (CVE-2019-16884, CVE-2023-28642).
+bool needs_real_dir(const Mount& m) {
+  return m.type == "proc" || m.type == "sysfs" || m.destination == "/proc" || m.destination == "/sys";
+}
 
 UniqueFd resolve_destination(const Mount& m, int rootfd, bool dir) {
   uint64_t extra = needs_real_dir(m) ? RESOLVE_NO_SYMLINKS : 0;
