@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { OciConfig } from './config.js';
 import { busyboxPath, tsrunBin } from './paths.js';
 import { ensureProbe } from './probe-build.js';
-import { removeTree, trackDir } from './cleanup.js';
+import { onCleanup, removeTree, trackDir } from './cleanup.js';
+import { CGROUP_PARENT, removeTestCgroup } from './cgroups.js';
 
 /** Busybox applets linked into every test rootfs's /bin. */
 export const APPLETS: readonly string[] = [
@@ -32,6 +33,11 @@ export interface BundleOptions {
   applets?: string[];
   /** Leave root.readonly as `tsrun spec` wrote it (true) unless set here. */
   readonlyRoot?: boolean;
+  /**
+   * linux.cgroupsPath; default `/tsrun-conf/<bundle dir name>` (see lib/cgroups.ts), removed at
+   * cleanup if the runtime left it. null leaves it unset (the runtime's default placement).
+   */
+  cgroupsPath?: string | null;
 }
 
 export interface Bundle {
@@ -83,6 +89,13 @@ export async function makeBundle(opts: BundleOptions = {}): Promise<Bundle> {
   config.process.terminal = false;
   config.process.args = opts.args ?? ['/bin/true'];
   if (opts.readonlyRoot !== undefined) config.root.readonly = opts.readonlyRoot;
+  if (opts.cgroupsPath === undefined) {
+    const name = basename(dir);
+    config.linux.cgroupsPath = `/${CGROUP_PARENT}/${name}`;
+    onCleanup(() => removeTestCgroup(name));
+  } else if (opts.cgroupsPath !== null) {
+    config.linux.cgroupsPath = opts.cgroupsPath;
+  }
   const bundle: Bundle = {
     dir,
     rootfs,

@@ -48,6 +48,8 @@ export interface OciLinux {
   readonlyPaths?: string[];
   devices?: Record<string, unknown>[];
   sysctl?: Record<string, string>;
+  cgroupsPath?: string;
+  resources?: Record<string, unknown>;
   [k: string]: unknown;
 }
 

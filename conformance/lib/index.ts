@@ -9,3 +9,4 @@ export { onCleanup, trackDir, removeTree } from './cleanup.js';
 export { cleanupAll, deleteAllContainers, installCleanup } from './teardown.js';
 export { ensureProbe } from './probe-build.js';
 export * from './host.js';
+export * from './cgroups.js';

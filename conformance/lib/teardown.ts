@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { afterAll } from 'vitest';
 import { removeTree, takeCleanupHooks, trackedDirs } from './cleanup.js';
+import { removeCgroupParentIfEmpty } from './cgroups.js';
 import { testRoot, tsrun } from './tsrun.js';
 
 /** Force-deletes every container under this file's test root (IDs from `list -q` and the root dir). */
@@ -26,6 +27,7 @@ export async function cleanupAll(): Promise<void> {
     }
   }
   for (const d of trackedDirs()) removeTree(d);
+  removeCgroupParentIfEmpty();
 }
 
 /** Call once at the top of a test file: cleanupAll runs in afterAll even when tests failed. */
