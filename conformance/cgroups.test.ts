@@ -69,7 +69,10 @@ describe.skipIf(!!skipReason || !!v1Note)(`cgroups (v1 hybrid host)${skipNote ||
   it('delete removes the container\'s cgroup from every hierarchy', async () => {
     const b = await makeBundle();
     const { id, pid } = await started(b);
-    const dirs = [...cgroupsOf(pid)].filter(([c]) => c !== '' && hasV1(c)).map(([c, p]) => join(v1Mount(c)!, p));
+    const want = `/${CGROUP_PARENT}/${basename(b.dir)}`;
+    const placed = [...cgroupsOf(pid)].filter(([c]) => c !== '' && hasV1(c));
+    for (const [c, p] of placed) expect(p, c).toBe(want);
+    const dirs = placed.map(([c, p]) => join(v1Mount(c)!, p));
     expect(dirs.length).toBeGreaterThan(0);
     for (const d of dirs) expect(existsSync(d), d).toBe(true);
     expect((await tsrun(['delete', '--force', id])).code).toBe(0);
