@@ -143,16 +143,26 @@ void set_cpu_affinity(const std::vector<int>& cpus, const char* step) {
   if (r < 0) throw_sys(step, "sched_setaffinity", "", e);
 }
 
-void load_seccomp(const Seccomp& s) {
+tsrun::UniqueFd load_seccomp(const Seccomp& s) {
   std::vector<struct sock_filter> prog_buf(s.bpf.size() / sizeof(struct sock_filter));
   std::memcpy(prog_buf.data(), s.bpf.data(), prog_buf.size() * sizeof(struct sock_filter));
   struct sock_fprog prog{static_cast<unsigned short>(prog_buf.size()), prog_buf.data()};
   if (prog_buf.size() > USHRT_MAX) throw_msg("seccomp", "", "seccomp: filter too long");
-  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, s.flags, &prog) < 0) throw_sys("seccomp", "seccomp(SECCOMP_SET_MODE_FILTER)");
+  long r = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, s.flags, &prog);
+  if (r < 0) throw_sys("seccomp", "seccomp(SECCOMP_SET_MODE_FILTER)");
+  // With SECCOMP_FILTER_FLAG_NEW_LISTENER the result is the notify fd (O_CLOEXEC), else 0.
+  return tsrun::UniqueFd((s.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) ? static_cast<int>(r) : -1);
 }
 
-void close_stray_fds(const PreservedFds& pre) {
-  if (::syscall(SYS_close_range, 3 + pre.count, ~0U, 0) < 0) throw_sys("close fds", "close_range");
+void close_stray_fds(const PreservedFds& pre, int keep) {
+  unsigned first = 3 + pre.count;
+  if (keep >= static_cast<int>(first)) {
+    // The seccomp listener socket must outlive this until the filter is loaded; O_CLOEXEC, so
+    // execve still closes it.
+    if (static_cast<unsigned>(keep) > first && ::syscall(SYS_close_range, first, keep - 1, 0) < 0) throw_sys("close fds", "close_range");
+    first = keep + 1;
+  }
+  if (::syscall(SYS_close_range, first, ~0U, 0) < 0) throw_sys("close fds", "close_range");
   for (int i = 0; i < pre.count; i++) {
     int fd = 3 + i;
     if (!pre.open_at_start[i]) {

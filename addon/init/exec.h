@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "init/plan.h"
 
 namespace ociinit {
@@ -38,11 +39,14 @@ std::string resolve_executable(const std::string& arg0, const std::vector<std::s
 void signal_exec_fifo(int procfd, int fifo_fd);
 
 void set_cpu_affinity(const std::vector<int>& cpus, const char* step);
-void load_seccomp(const Seccomp& s);
+// seccomp(SECCOMP_SET_MODE_FILTER, s.flags): returns the notify fd when s.flags asks for a
+// listener, else an empty UniqueFd.
+tsrun::UniqueFd load_seccomp(const Seccomp& s);
 
 // Closes every fd but 0-2 and the preserved ones that were open at start, and clears FD_CLOEXEC
 // on those (runtime-spec: --preserve-fds are inherited by the container process).
-void close_stray_fds(const PreservedFds& pre);
+// `keep` (-1 for none) is an fd of oci-init's own left open (the seccomp listener socket).
+void close_stray_fds(const PreservedFds& pre, int keep = -1);
 
 // execve; on failure writes runc's wording to stderr and exits 127 (ENOENT) or 126.
 [[noreturn]] void exec_container(const std::string& path, const std::vector<std::string>& args,

@@ -25,6 +25,7 @@
 #include "init/namespaces.h"
 #include "init/plan.h"
 #include "init/rootfs.h"
+#include "init/seccomp_notify.h"
 #include "init/sync.h"
 
 namespace ociinit {
@@ -97,11 +98,34 @@ struct Prepared {
   std::string exe;
   std::vector<std::string> env;
   std::string start_state;  // from `resume`, for the startContainer hooks
+  tsrun::UniqueFd listener;  // seccomp notify listener, until the filter is loaded
 };
 
+// Connected first thing: the listener path is a host path, gone once a mount namespace is joined
+// or the root pivoted. Kept above the --preserve-fds range, which close_stray_fds may close holes in.
+tsrun::UniqueFd listener_socket(const Process& p, const PreservedFds& pre) {
+  if (!p.seccomp || !p.seccomp->listener) return {};
+  tsrun::UniqueFd s = connect_listener(*p.seccomp->listener);
+  if (s.get() >= 3 + pre.count) return s;
+  tsrun::UniqueFd high(::fcntl(s.get(), F_DUPFD_CLOEXEC, 3 + pre.count));
+  if (!high) throw_sys("seccomp listener", "fcntl(F_DUPFD_CLOEXEC)");
+  return high;
+}
+
+// Loads the filter and, for SCMP_ACT_NOTIFY, hands the notify fd to the listener at once, before
+// any later call could wait on a notification nobody can receive yet.
+void install_seccomp(const Process& p, Prepared& prep) {
+  tsrun::UniqueFd notify = load_seccomp(*p.seccomp);
+  if (!notify || !prep.listener) return;
+  send_notify_fd(prep.listener.get(), notify.get(), *p.seccomp->listener, prep.start_state);
+  prep.listener.reset();
+}
+
 // Steps 1-13: everything up to `ready`. Failures throw InitError, sent to the parent by main().
-Prepared setup(const Args& a, const Plan& plan, int procfd) {
+Prepared setup(const Args& a, const Plan& plan, const PreservedFds& pre, int procfd) {
   const Process& p = plan.process;
+  Prepared out;
+  out.listener = listener_socket(p, pre);
   if (p.cpu_affinity_initial) set_cpu_affinity(*p.cpu_affinity_initial, "execCPUAffinity.initial");
   if (p.terminal && ::isatty(0) && ::ioctl(0, TIOCSCTTY, 0) < 0) throw_sys("console", "ioctl(TIOCSCTTY)");
   check_lsm_available(p);
@@ -114,10 +138,9 @@ Prepared setup(const Args& a, const Plan& plan, int procfd) {
   if (plan.mount_namespace) enter_rootfs(plan);           // 7
   set_names(plan);                                        // 8
   if (plan.mount_namespace) finish_rootfs(plan);          // 9
-  Prepared out;
   out.start_state = std::move(r.start_state);
   out.env = container_env(p);                             // 10 (reads /etc/passwd while still root)
-  if (seccomp_before_identity(p)) load_seccomp(*p.seccomp);
+  if (seccomp_before_identity(p)) install_seccomp(p, out);
   apply_identity(p, procfd);
   enter_cwd(p.cwd);                                       // 11
   out.exe = resolve_executable(p.args[0], out.env);       // 12
@@ -127,15 +150,15 @@ Prepared setup(const Args& a, const Plan& plan, int procfd) {
 }
 
 // Steps 14-16, after `ready`: the parent is gone from the socket, so failures go to stderr.
-[[noreturn]] void start(const Args& a, const Plan& plan, const PreservedFds& pre, int procfd, const Prepared& prep) {
+[[noreturn]] void start(const Args& a, const Plan& plan, const PreservedFds& pre, int procfd, Prepared& prep) {
   const Process& p = plan.process;
   if (a.fifo_fd >= 0) signal_exec_fifo(procfd, a.fifo_fd);  // 14
   run_hooks(plan.start_container_hooks, prep.start_state, "startContainer");  // 15
   verify_cwd(p.cwd);                                        // 16
-  close_stray_fds(pre);
+  close_stray_fds(pre, prep.listener.get());
   if (p.cpu_affinity_final) set_cpu_affinity(*p.cpu_affinity_final, "execCPUAffinity.final");
   // Last, so the filter constrains only the container process, not oci-init's own setup.
-  if (p.seccomp && !seccomp_before_identity(p)) load_seccomp(*p.seccomp);
+  if (p.seccomp && !seccomp_before_identity(p)) install_seccomp(p, prep);
   exec_container(prep.exe, p.args, prep.env);
 }
 
@@ -161,7 +184,7 @@ int main(int argc, char** argv) {
     procfd = open_procfs();
     std::string err;
     if (!decode_plan(recv_plan(a.sync_fd), plan, err)) throw_msg("plan", "", err);  // 1
-    prep = setup(a, plan, procfd.get());
+    prep = setup(a, plan, pre, procfd.get());
   } catch (const InitError& e) {
     send_error(a.sync_fd, e);
     return 1;

@@ -306,6 +306,11 @@ void optional_process(const json& pr, Process& p) {
     if (!base64_decode(str(o, n + "seccomp.", "bpf"), s.bpf)) bad(n + "seccomp.bpf", "invalid base64");
     if (s.bpf.empty() || s.bpf.size() % 8 != 0) bad(n + "seccomp.bpf", "not a whole number of sock_filter records");
     s.flags = num<unsigned int>(o, n + "seccomp.", "flags");
+    auto l = o.find("listener");  // optional: plans without a notify listener may omit it
+    if (l != o.end() && !l->is_null()) {
+      const json& lo = obj_at(*l, n + "seccomp.listener");
+      s.listener = SeccompListener{str(lo, n + "seccomp.listener.", "path"), str(lo, n + "seccomp.listener.", "metadata")};
+    }
     p.seccomp = std::move(s);
   }
 }

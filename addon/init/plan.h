@@ -61,9 +61,15 @@ struct Scheduler {
   uint64_t runtime = 0, deadline = 0, period = 0;
 };
 
+struct SeccompListener {
+  std::string path;      // linux.seccomp.listenerPath (host path, reached before pivot_root)
+  std::string metadata;  // linux.seccomp.listenerMetadata, passed on verbatim
+};
+
 struct Seccomp {
   std::string bpf;  // raw struct sock_filter bytes (decoded from base64)
   unsigned int flags = 0;
+  std::optional<SeccompListener> listener;  // set iff flags has SECCOMP_FILTER_FLAG_NEW_LISTENER
 };
 
 struct Process {

@@ -9,6 +9,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsrun::InitSpawn(env, exports);
   tsrun::InitFdOps(env, exports);
   tsrun::InitPidfd(env, exports);
+  tsrun::InitSeccomp(env, exports);
   return exports;
 }
 

@@ -9,5 +9,6 @@ void InitConstants(Napi::Env env, Napi::Object exports);  // constants.cc
 void InitSpawn(Napi::Env env, Napi::Object exports);      // spawn.cc: spawnInit
 void InitFdOps(Napi::Env env, Napi::Object exports);      // fdops.cc: sockets, fifo, flock, rlimit
 void InitPidfd(Napi::Env env, Napi::Object exports);      // pidfd.cc: pidfd_* and waiting
+void InitSeccomp(Napi::Env env, Napi::Object exports);    // seccomp.cc: compileSeccomp (libseccomp -> BPF)
 
 }  // namespace tsrun

@@ -4,7 +4,8 @@
  * (queued per function, first in first out) or else from a plausible default. Fds it hands out
  * start at 1000 so they never alias a real descriptor of the test process.
  */
-import type { Native, SpawnInitOptions, SpawnInitResult, WaitResult } from './types.js';
+import type { CompiledSeccomp, Native, SpawnInitOptions, SpawnInitResult, WaitResult } from './types.js';
+import type { SeccompProfile } from '../seccomp/profile.js';
 import { strictConstants } from './index.js';
 
 export type NativeFunction = Exclude<keyof Native, 'constants'>;
@@ -119,5 +120,14 @@ export class FakeNative implements Native {
   }
   connectUnix(path: string): number {
     return this.run('connectUnix', [path], () => this.fd());
+  }
+  /** Default: one SECCOMP_RET_ALLOW record, no flags (NEW_LISTENER when the profile has a listener). */
+  compileSeccomp(profile: SeccompProfile): CompiledSeccomp {
+    return this.run('compileSeccomp', [profile], () => ({
+      bpf: Buffer.from([0x06, 0, 0, 0, 0, 0, 0xff, 0x7f]),
+      flags: profile.listener ? 8 : 0,
+      skipped: [],
+      notify: profile.listener !== null,
+    }));
   }
 }

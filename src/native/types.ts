@@ -6,6 +6,8 @@
  * src/native/index.ts loads the real addon; src/native/fake.ts records calls for unit tests.
  */
 
+import type { SeccompProfile } from '../seccomp/profile.js';
+
 export interface SpawnInitOptions {
   /** Absolute path of the oci-init binary. The addon copies it once per process into a sealed
    *  memfd (F_SEAL_SEAL|SHRINK|GROW|WRITE) and the child execveat()s that, never the file
@@ -49,6 +51,19 @@ export interface WaitResult {
   signal: number | null;
 }
 
+export interface CompiledSeccomp {
+  /** The classic BPF program: struct sock_filter records (8 bytes each), host byte order. */
+  bpf: Buffer;
+  /** SECCOMP_FILTER_FLAG_* bits for seccomp(SECCOMP_SET_MODE_FILTER): the profile's flags, plus
+   *  NEW_LISTENER when a rule that libseccomp accepted uses SCMP_ACT_NOTIFY (WAIT_KILLABLE_RECV is
+   *  dropped without it: the kernel refuses it alone). */
+  flags: number;
+  /** Syscall names libseccomp does not know: their rules were skipped (as runc skips them). */
+  skipped: string[];
+  /** Some rule uses SCMP_ACT_NOTIFY: loading returns a notify fd (flags has NEW_LISTENER). */
+  notify: boolean;
+}
+
 export interface Native {
   spawnInit(opts: SpawnInitOptions): SpawnInitResult;
   /** socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC). */
@@ -75,6 +90,11 @@ export interface Native {
   recvFd(socketFd: number): { fd: number; data: string };
   /** connect(2) a new AF_UNIX SOCK_STREAM socket (O_CLOEXEC) to path; returns its fd. */
   connectUnix(path: string): number;
+  /** Builds the filter with libseccomp (seccomp_init, seccomp_arch_add, seccomp_rule_add_array)
+   *  and exports it with seccomp_export_bpf; nothing is loaded into this process. Throws a
+   *  TypeError for a malformed profile, a system error (syscall "seccomp_rule_add", detail naming
+   *  the syscall) when libseccomp refuses a rule. */
+  compileSeccomp(profile: SeccompProfile): CompiledSeccomp;
   /** The numeric value of a constant the TypeScript side needs (CLONE_NEWNS, MS_BIND, ...),
    *  taken from the C headers so plan.ts never hard-codes a wrong one. Unknown names throw. */
   constants: Record<string, number>;

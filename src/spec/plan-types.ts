@@ -157,8 +157,22 @@ export interface PlanProcess {
   execCPUAffinity: { initial: number[] | null; final: number[] | null };
   apparmorProfile: string | null;
   selinuxLabel: string | null;
-  /** Compiled classic BPF (struct sock_filter array, base64) and SECCOMP_FILTER_FLAG_* (issue 5). */
-  seccomp: { bpf: string; flags: number } | null;
+  /** Compiled classic BPF (struct sock_filter array, base64) and SECCOMP_FILTER_FLAG_* (issue 5).
+   *  buildPlan leaves it null; src/seccomp compileForPlan fills it from BuiltPlan.seccomp. */
+  seccomp: PlanSeccomp | null;
+}
+
+export interface PlanSeccomp {
+  bpf: string;
+  /** Passed as is to seccomp(SECCOMP_SET_MODE_FILTER, flags); has SECCOMP_FILTER_FLAG_NEW_LISTENER
+   *  exactly when `listener` is set. */
+  flags: number;
+  /** SCMP_ACT_NOTIFY (config-linux.md "Seccomp"): oci-init connects to `path` (AF_UNIX stream)
+   *  before it joins or pivots into the container's mount namespace, and right after loading the
+   *  filter sends the notify fd with SCM_RIGHTS and a ContainerProcessState JSON (runtime.md
+   *  "ContainerProcessState": ociVersion, fds ["seccompFd"], pid, metadata, state) built from the
+   *  start state of `resume`. Absent or null: no listener. */
+  listener?: { path: string; metadata: string } | null;
 }
 
 export interface PlanScheduler {

@@ -14,6 +14,7 @@ import { LINUX as L, MAX_CPUS, RLIM_INFINITY } from './linux-constants.js';
 import { CAPABILITIES, capNumber } from './capabilities.js';
 import { buildMounts, containerPath, propagationFlags, type CgroupV1Hierarchy } from './mount-options.js';
 import { ConfigError } from '../errors.js';
+import { seccompProfile, type SeccompProfile } from '../seccomp/profile.js';
 
 export type { CgroupV1Hierarchy } from './mount-options.js';
 
@@ -53,6 +54,10 @@ export interface BuiltPlan {
   spawn: SpawnPlan;
   /** Things the config asks for that are skipped, for the CLI to log as warnings. */
   warnings: string[];
+  /** linux.seccomp as libseccomp rules; compiled by the caller (src/seccomp compileForPlan) into
+   *  init.process.seccomp, since compiling needs the addon and this module stays pure.
+   *  Absent or null: no filter. */
+  seccomp?: SeccompProfile | null;
 }
 
 const CONFIG_FILE = 'config.json';
@@ -122,9 +127,10 @@ export function buildPlan(spec: Spec, ctx: PlanContext): BuiltPlan {
       startContainer: (spec.hooks?.startContainer ?? []).map(planHook),
     },
   };
+  const seccomp = linux.seccomp ? seccompProfile(linux.seccomp, problems) : null;
   if (!spec.root?.path) problems.push('/root/path: required');
   if (problems.length > 0) throw new ConfigError(CONFIG_FILE, problems);
-  return { init, spawn: ns.spawn, warnings };
+  return { init, spawn: ns.spawn, warnings, seccomp };
 }
 
 function isBindMount(m: { type?: string; options?: string[] }): boolean {
