@@ -1,11 +1,11 @@
 /**
- * The cgroupfs operations both managers share. Files are opened "r+" (never created: a missing
+ * The cgroupfs operations both managers share. Files are opened O_WRONLY|O_TRUNC, never O_CREAT: a missing
  * file means a missing controller or a bad name, and must fail rather than appear on a tmpfs), and
  * every failure names the file and the spec field.
  */
 
-import { readFileSync, readdirSync, rmdirSync, writeFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, constants, existsSync, openSync, readFileSync, readdirSync, rmdirSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { TsrunError } from '../errors.js';
 import type { CgroupWrite } from './types.js';
 
@@ -15,7 +15,13 @@ export function sleepMs(ms: number): void {
 
 export function writeFile(path: string, value: string, what?: string): void {
   try {
-    writeFileSync(path, value, { flag: 'r+' });
+    const fd = openSync(path, constants.O_WRONLY | constants.O_TRUNC);
+    try {
+      // One write(2): cgroupfs parses each write as a whole value.
+      writeSync(fd, value);
+    } finally {
+      closeSync(fd);
+    }
   } catch (e) {
     throw new TsrunError(`writing "${value}" to ${path}${what ? ` (${what})` : ''}`, { cause: e });
   }
@@ -123,4 +129,15 @@ export function readNumber(path: string): number {
   if (t === undefined || t === '') return 0;
   if (t === 'max') return Number.MAX_SAFE_INTEGER;
   return Number(t);
+}
+
+/** The ancestors of `dir` that are cgroup v2 directories (have cgroup.subtree_control), root
+ *  first. Walks to "/" rather than stopping at the first gap, so a container directory whose
+ *  intermediate parents are still being created is handled the same way. */
+export function v2Ancestors(dir: string): string[] {
+  const chain: string[] = [];
+  for (let d = dirname(dir); ; d = dirname(d)) {
+    if (existsSync(join(d, 'cgroup.subtree_control'))) chain.unshift(d);
+    if (d === dirname(d)) return chain;
+  }
 }

@@ -13,7 +13,7 @@ import type { CgroupState, CgroupStats, CgroupWrite } from './types.js';
 import { hierarchyDir, type InnerPath } from './path.js';
 import { readHostMounts } from './detect.js';
 import { v1Writes } from './resources-v1.js';
-import { applyWrite, pidsRecursive, readNumber, readOptional, readText, removeCgroup, signalPids, waitFor, writeFile } from './fsops.js';
+import { v2Ancestors, applyWrite, pidsRecursive, readNumber, readOptional, readText, removeCgroup, signalPids, waitFor, writeFile } from './fsops.js';
 import { v1Stats } from './stats.js';
 
 /** The controllers tsrun manages; named hierarchies such as name=systemd belong to the host. */
@@ -168,12 +168,7 @@ function checkBeforeUpdate(dir: string, limit: number | undefined): void {
 /** v2 parents must delegate a controller (cgroup.subtree_control) before a child has its files.
  *  Enables it from the hierarchy root down to the parent of `dir`, only where missing. */
 export function enableController(dir: string, controller: string): void {
-  const chain: string[] = [];
-  for (let d = dirname(dir); existsSync(join(d, 'cgroup.subtree_control')); d = dirname(d)) {
-    chain.unshift(d);
-    if (d === dirname(d)) break;
-  }
-  for (const d of chain) {
+  for (const d of v2Ancestors(dir)) {
     const enabled = readText(join(d, 'cgroup.subtree_control')).split(' ');
     if (!enabled.includes(controller)) writeFile(join(d, 'cgroup.subtree_control'), `+${controller}`);
   }

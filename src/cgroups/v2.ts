@@ -5,7 +5,7 @@
  */
 
 import { closeSync, constants, existsSync, mkdirSync, openSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { LinuxResources } from '../spec/types.js';
 import { TsrunError } from '../errors.js';
 import type { ApplyOptions, CgroupManager } from './manager.js';
@@ -15,7 +15,7 @@ import type { CgroupMount } from './detect.js';
 import { v2Writes } from './resources-v2.js';
 import { normalizeDeviceRules } from './devices.js';
 import { deviceProgram, encodeProgram, type DeviceProgramLoader } from './devices-bpf.js';
-import { applyWrite, keyValues, pidsRecursive, readOptional, readText, removeCgroup, signalPids, waitFor, writeFile } from './fsops.js';
+import { v2Ancestors, applyWrite, keyValues, pidsRecursive, readOptional, readText, removeCgroup, signalPids, waitFor, writeFile } from './fsops.js';
 import { v2Stats } from './stats.js';
 
 export function v2Dir(mount: CgroupMount, own: Map<string, string>, inner: InnerPath): string {
@@ -131,12 +131,7 @@ export class V2Manager implements CgroupManager {
  * controller that cannot be enabled somewhere (e.g. a threaded subtree) must not stop the others.
  */
 function delegateControllers(dir: string): void {
-  const chain: string[] = [];
-  for (let d = dirname(dir); existsSync(join(d, 'cgroup.subtree_control')); d = dirname(d)) {
-    chain.unshift(d);
-    if (d === dirname(d)) break;
-  }
-  for (const d of chain) {
+  for (const d of v2Ancestors(dir)) {
     const available = readText(join(d, 'cgroup.controllers')).split(' ').filter(Boolean);
     const enabled = new Set(readText(join(d, 'cgroup.subtree_control')).split(' '));
     for (const c of available) {
