@@ -10,3 +10,4 @@ export { cleanupAll, deleteAllContainers, installCleanup } from './teardown.js';
 export { ensureProbe } from './probe-build.js';
 export * from './host.js';
 export * from './cgroups.js';
+export * from './console.js';
