@@ -5,7 +5,7 @@
  * removes the state directory: nothing is left behind.
  */
 
-import { closeSync, constants as C, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants as C, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InitFailure, TsrunError } from '../errors.js';
 import { runHooks } from '../hooks.js';
@@ -210,8 +210,10 @@ function spawn(container: Container, plan: BuiltPlan, opts: CreateOptions, deps:
   const nat = deps.native;
   const sp = plan.spawn;
   const fifoPath = container.store.fifoPath(container.id);
-  // 0622 as runc: only the owner may read (start), the init (any uid) may open it for writing.
+  // 0622 as runc: only the owner may read (start), the init (any uid, after it dropped to
+  // process.user) may open it for writing. chmod because mkfifo's mode is masked by the umask.
   nat.mkfifo(fifoPath, 0o622);
+  chmodSync(fifoPath, 0o622);
   const fds: Partial<SpawnFds> = { joins: [] };
   let parentSock = -1;
   try {

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, statSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -95,6 +95,8 @@ describe('createContainer', () => {
     expect(spawn.pdeathSignal).toBe(0);
     expect(spawn.cloneFlags).toBe(0x20000);
     expect(nat.callsOf('mkfifo')[0]).toEqual([join(root, 'c1', 'exec.fifo'), 0o622]);
+    // Whatever the umask: the init may drop to any uid before it opens the fifo for writing.
+    expect(statSync(join(root, 'c1', 'exec.fifo')).mode & 0o777).toBe(0o622);
 
     const ch = channel();
     expect(ch.sent.map((m) => m.type)).toEqual(['plan', 'resume']);
