@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { trackDir } from './cleanup.js';
+import { onCleanup, trackDir } from './cleanup.js';
 import { waitFor } from './host.js';
 
 /*
@@ -48,6 +48,10 @@ export async function consoleReceiver(input = '', timeoutMs = 20000): Promise<Co
   const socketPath = join(dir, 'console.sock');
   const out = join(dir, 'out');
   const child = spawn(existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3', ['-c', RECEIVER, socketPath, out, String(timeoutMs / 1000), input], { stdio: 'ignore' });
+  // A test that fails before the runtime connects must not leave the receiver waiting.
+  onCleanup(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
   const done = new Promise<{ output: string; name: string; code: number | null }>((resolve) => {
     child.on('exit', (code) => {
       const read = (p: string): string => {
