@@ -7,7 +7,8 @@
 # Exit status: 0 every suite exited 0; 1 a suite failed; 2 usage; 3 qemu or the kernel could not be
 # obtained (callers skip on this one only); 4 the VM did not finish (timeout, panic, crash).
 # --ensure-only installs qemu and fetches the kernel, then exits 0 or 3.
-# TSRUN_VM_CACHE: cache dir (default .vm-cache in the checkout); TSRUN_VM_TIMEOUT: hard limit (300 s).
+# TSRUN_VM_CACHE: cache dir (default .vm-cache in the checkout); TSRUN_VM_TIMEOUT: hard limit (300 s);
+# TSRUN_VM_INITRD_FORMAT: cpio (default, boots faster under TCG) or gz.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -75,7 +76,7 @@ else
 fi
 [ "$ensure_only" -eq 0 ] || { log "ready: $(basename "$vmlinuz" .vmlinuz), $(qemu-system-x86_64 --version | head -n1)"; exit 0; }
 
-initrd="$cache/initrd.gz"
+initrd="$cache/initrd.${TSRUN_VM_INITRD_FORMAT:-cpio}"
 "$here/build-initramfs.sh" "$initrd" "${suites[@]}"
 t1="$(now_ms)"
 
