@@ -190,4 +190,66 @@ describe.skipIf(!!skipReason)(`lifecycle${skipNote}`, () => {
     const after = await tsrun(['list', '-q']);
     expect(after.stdout.split('\n')).not.toContain(id);
   });
+
+  it('pause freezes every process (state paused); resume thaws them (state running)', async () => {
+    const b = await makeBundle({
+      readonlyRoot: false,
+      args: ['/bin/sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count; usleep 20000; done'],
+    });
+    const { readFileSync } = await import('node:fs');
+    const count = (): number => Number(readFileSync(`${b.rootfs}/tmp/count`, 'utf8').trim() || '0');
+    const id = newId();
+    expect((await tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir })).code).toBe(0);
+    expect((await tsrun(['start', id])).code).toBe(0);
+    expect(await waitFor(() => { try { return count() > 2; } catch { return false; } }, 5000)).toBe(true);
+    const p = await tsrun(['pause', id]);
+    expect(p.stderr).toBe('');
+    expect(p.code).toBe(0);
+    expect((await containerState(id)).status).toBe('paused');
+    const frozen = count();
+    await new Promise((r) => setTimeout(r, 400));
+    expect(count()).toBe(frozen);
+    const r = await tsrun(['resume', id]);
+    expect(r.code).toBe(0);
+    expect((await containerState(id)).status).toBe('running');
+    expect(await waitFor(() => count() > frozen + 2, 5000)).toBe(true);
+    await tsrun(['delete', '--force', id]);
+  });
+
+  it('ps lists the container\'s processes (table and --format json)', async () => {
+    const b = await makeBundle({ args: ['/bin/sh', '-c', 'sleep 1000 & sleep 1000 & wait'] });
+    const id = newId();
+    expect((await tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir })).code).toBe(0);
+    expect((await tsrun(['start', id])).code).toBe(0);
+    const pid = (await containerState(id)).pid!;
+    let pids: number[] = [];
+    expect(await waitFor(async () => {
+      const j = await tsrun(['ps', '--format', 'json', id]);
+      pids = j.code === 0 ? (JSON.parse(j.stdout) as number[]) : [];
+      return pids.length === 3;
+    }, 5000)).toBe(true);
+    expect(pids).toContain(pid);
+    const t = await tsrun(['ps', id]);
+    expect(t.code).toBe(0);
+    expect(t.stdout.split('\n')[0]).toMatch(/\bPID\b/);
+    expect(t.stdout).toMatch(new RegExp(`\\b${pid}\\b`));
+    await tsrun(['delete', '--force', id]);
+  });
+
+  it('kill --all signals every process in the container', async () => {
+    const b = await makeBundle({ args: ['/bin/sh', '-c', 'trap "" TERM; sleep 1000 & sleep 1000 & wait; sleep 1000'] });
+    const id = newId();
+    expect((await tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir })).code).toBe(0);
+    expect((await tsrun(['start', id])).code).toBe(0);
+    let pids: number[] = [];
+    expect(await waitFor(async () => {
+      const j = await tsrun(['ps', '--format', 'json', id]);
+      pids = j.code === 0 ? (JSON.parse(j.stdout) as number[]) : [];
+      return pids.length === 3;
+    }, 5000)).toBe(true);
+    const k = await tsrun(['kill', '--all', id, 'KILL']);
+    expect(k.code).toBe(0);
+    expect(await waitFor(() => pids.every((p) => !pidAlive(p)), 5000)).toBe(true);
+    await tsrun(['delete', '--force', id]);
+  });
 });
