@@ -15,7 +15,7 @@ import { Store, writeFileAtomic, STATE_FORMAT, type StateFile } from '../contain
 import type { Native } from '../native/types.js';
 import type { BuiltPlan, PlanContext, SpawnPlan } from '../spec/plan.js';
 import type { Spec } from '../spec/types.js';
-import { cgroupMode, cgroupV1Hierarchies, lastCap, startTimeOf, userName } from './procfs.js';
+import { cgroupMode, cgroupV1Hierarchies, inUserNamespace, lastCap, startTimeOf, userName } from './procfs.js';
 import { ProtocolCursor, decodeChildMessage, encodeFrame, MAX_FRAME, type ChildMessage, type ParentMessage } from './protocol.js';
 
 /** O_PATH: a handle on the fifo that does not open it (opening would block without a reader). */
@@ -105,7 +105,7 @@ export interface Created {
 
 /** The host facts buildPlan needs, read once per create. */
 export function hostPlanContext(nat: Native): Omit<PlanContext, 'bundle' | 'noPivot'> {
-  const nofileHard = nat.getrlimit(nat.constants.RLIMIT_NOFILE ?? 7);
+  const nofileHard = nat.getrlimit(nat.constants.RLIMIT_NOFILE as number);
   const soft = process.env.TSRUN_NOFILE_SOFT;
   const mode = cgroupMode();
   return {
@@ -114,6 +114,7 @@ export function hostPlanContext(nat: Native): Omit<PlanContext, 'bundle' | 'noPi
     nofile: { soft: soft && /^\d+$/.test(soft) ? soft : nofileHard.soft, hard: nofileHard.hard },
     cgroupMode: mode,
     cgroupV1Hierarchies: mode === 'v2' ? [] : cgroupV1Hierarchies(),
+    runningInUserNamespace: inUserNamespace(),
   };
 }
 

@@ -122,3 +122,9 @@ export function userName(uid: number): string {
   }
   return String(uid);
 }
+
+/** tsrun itself runs in a user namespace (rootless, or nested in a container): the initial
+ *  namespace's uid_map is the identity map of the whole 32-bit range. */
+export function inUserNamespace(uidMap = safeRead('/proc/self/uid_map')): boolean {
+  return uidMap.trim().split(/\s+/).join(' ') !== '0 0 4294967295';
+}
