@@ -104,4 +104,22 @@ describe.skipIf(!!skipReason || !!v1Note)(`cgroups (v1 hybrid host)${skipNote ||
     const r2 = await probe(allowed, ['--read', '/dev/conf-loopctl']);
     expect(check(r2, 'read', '/dev/conf-loopctl')).toMatchObject({ ok: false, errno: 22 });
   });
+
+  it('update --resources - changes limits of a running container', async () => {
+    const b = await makeBundle();
+    b.config.linux.resources = { ...(b.config.linux.resources ?? {}), memory: { limit: 64 * 1024 * 1024 }, pids: { limit: 42 } };
+    const { id, pid } = await started(b);
+    const cg = cgroupsOf(pid);
+    expect(cg.get('memory')).toBe(`/${CGROUP_PARENT}/${basename(b.dir)}`);
+    const file = (ctrl: string, f: string): string => readFileSync(join(v1Mount(ctrl)!, cg.get(ctrl)!, f), 'utf8').trim();
+    const u = await tsrun(['update', '--resources', '-', id], { input: JSON.stringify({ memory: { limit: 96 * 1024 * 1024 }, pids: { limit: 77 } }) });
+    expect(u.stderr).toBe('');
+    expect(u.code).toBe(0);
+    expect(file('memory', 'memory.limit_in_bytes')).toBe(String(96 * 1024 * 1024));
+    expect(file('pids', 'pids.max')).toBe('77');
+    const f = await tsrun(['update', '--pids-limit', '55', id]);
+    expect(f.code).toBe(0);
+    expect(file('pids', 'pids.max')).toBe('55');
+    await tsrun(['delete', '--force', id]);
+  });
 });
