@@ -41,6 +41,11 @@ export function testRoot(): string {
   return testRootDir;
 }
 
+/** Whether this file has used its state root yet (nothing to clean up otherwise). */
+export function testRootCreated(): boolean {
+  return testRootDir !== undefined;
+}
+
 /** A fresh container ID, unique within the run. */
 export function newId(prefix = 'conf'): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
