@@ -110,6 +110,7 @@ export class V1Manager implements CgroupManager {
   }
 
   killAll(signal: number): void {
+    if (!this.dirs().some((d) => existsSync(d))) return; // already destroyed
     // Frozen, no process can fork a child that the pid list below misses (runc does the same).
     const canFreeze = this.paths.freezer !== undefined && existsSync(this.paths.freezer);
     if (canFreeze) this.freeze();

@@ -98,6 +98,7 @@ export class V2Manager implements CgroupManager {
   }
 
   killAll(signal: number): void {
+    if (!existsSync(this.dir)) return; // already destroyed: no process can be left in it
     // cgroup.kill (Linux 5.14) kills the whole subtree atomically, forks included.
     if (signal === 9 && existsSync(join(this.dir, 'cgroup.kill'))) {
       writeFile(join(this.dir, 'cgroup.kill'), '1');
