@@ -122,7 +122,7 @@ function condition(a: LinuxSeccompArg, at: string, problems: string[]): SeccompC
 }
 
 function u64(v: number, at: string, problems: string[]): string {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 2 ** 64 - 1) {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= 2 ** 64) {
     problems.push(`${at}: must be an unsigned 64-bit integer`);
     return '0';
   }
