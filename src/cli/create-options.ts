@@ -1,7 +1,7 @@
 /** The flags `create` and `run` share, and the real dependencies of the create flow. */
 
 import { UsageError } from '../errors.js';
-import type { CreateDeps, CreateOptions } from '../process/parent.js';
+import { SocketChannel, hostPlanContext, type CreateDeps, type CreateOptions } from '../process/parent.js';
 import { bool, int, str } from './args.js';
 import type { CommandContext } from './dispatch.js';
 
@@ -22,11 +22,10 @@ export function createOptions(ctx: CommandContext): CreateOptions {
 
 /** Loaded only by create/run: the validator, the plan code and the addon. */
 export async function realCreateDeps(): Promise<CreateDeps> {
-  const [{ native, ociInitPath }, { loadBundle }, { buildPlan }, { SocketChannel, hostPlanContext }] = await Promise.all([
+  const [{ native, ociInitPath }, { loadBundle }, { buildPlan }] = await Promise.all([
     import('../native/index.js'),
     import('../spec/load.js'),
     import('../spec/plan.js'),
-    import('../process/parent.js'),
   ]);
   const nat = native();
   return {

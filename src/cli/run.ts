@@ -7,6 +7,7 @@
 
 import { loadContainer } from '../container/container.js';
 import { destroyContainer, startContainer } from '../container/lifecycle.js';
+import type { Store } from '../container/store.js';
 import { logWarn } from '../log.js';
 import type { Native } from '../native/types.js';
 import { createContainer } from '../process/parent.js';
@@ -55,7 +56,7 @@ async function waitForeground(nat: Native, pidfd: number): Promise<number> {
   }
 }
 
-function cleanup(nat: Native, pidfd: number, id: string, store: import('../container/store.js').Store): void {
+function cleanup(nat: Native, pidfd: number, id: string, store: Store): void {
   try {
     nat.pidfdSendSignal(pidfd, 9);
   } catch {
