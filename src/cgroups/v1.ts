@@ -61,9 +61,14 @@ export class V1Manager implements CgroupManager {
 
   apply(resources: LinuxResources, opts: ApplyOptions = {}): string[] {
     const memDir = this.paths.memory;
-    const currentMemoryLimit = memDir ? readNumber(join(memDir, 'memory.limit_in_bytes')) : 0;
-    if (opts.update && resources.memory?.checkBeforeUpdate && memDir) checkBeforeUpdate(memDir, resources.memory.limit);
-    const writes = v1Writes(resources, { currentMemoryLimit: currentMemoryLimit >= Number.MAX_SAFE_INTEGER ? -1 : currentMemoryLimit, deviceRules: opts.deviceRules });
+    let currentMemoryLimit = 0;
+    if (resources.memory && memDir) {
+      // Needed to order the memory and memsw writes (resources-v1.ts); "max" reads as unlimited.
+      currentMemoryLimit = readNumber(join(memDir, 'memory.limit_in_bytes'));
+      if (currentMemoryLimit >= Number.MAX_SAFE_INTEGER) currentMemoryLimit = -1;
+      if (opts.update && resources.memory.checkBeforeUpdate) checkBeforeUpdate(memDir, resources.memory.limit);
+    }
+    const writes = v1Writes(resources, { currentMemoryLimit, deviceRules: opts.deviceRules });
     for (const wr of writes) this.write(wr);
     return [];
   }
