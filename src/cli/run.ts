@@ -24,7 +24,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   try {
     startContainer(nat, store, container.id);
   } catch (e) {
-    if (!bool(ctx.parsed, 'detach')) cleanup(nat, pidfd, container.id, store);
+    // As runc: a run whose start failed (e.g. a poststart hook) leaves no container behind.
+    cleanup(nat, pidfd, container.id, store);
     throw e;
   }
   if (bool(ctx.parsed, 'detach')) return 0;
