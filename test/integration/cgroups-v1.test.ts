@@ -147,6 +147,9 @@ describe.skipIf(!usable)(`cgroup v1 manager on this host (root)${usable ? '' : `
     const st = m.stats();
     expect(st.cpu.throttling.throttledPeriods).toBeGreaterThan(0);
     expect(st.cpu.throttling.throttledTime).toBeGreaterThan(0);
+    // ~10% of the 0.6 s run, in ns (cpuacct): counted, and capped by the quota.
+    expect(st.cpu.usage.total).toBeGreaterThan(30_000_000);
+    expect(st.cpu.usage.total).toBeLessThan(300_000_000);
   });
 
   it('freezer stops a counter, thaw resumes it, killAll ends every process', async () => {
@@ -213,6 +216,21 @@ describe.skipIf(!usable)(`cgroup v1 manager on this host (root)${usable ? '' : `
     const res = await startIn(m, probe).done;
     expect(res.out).toContain('/dev/null 1');
     expect(res.out).toContain('/dev/zero ok');
+  });
+
+  it('a nested cgroup (as a container with a cgroup namespace makes) is listed, killed and removed', async () => {
+    const m = manager('nested');
+    const mem = m.toState().paths.memory!;
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    mkdirSync(join(mem, 'inner'));
+    const r = startIn(m, 'import time\ntime.sleep(30)');
+    writeFileSync(join(mem, 'inner', 'cgroup.procs'), String(r.child.pid));
+    expect(readFileSync(join(mem, 'cgroup.procs'), 'utf8').trim()).toBe('');
+    expect(m.pids()).toEqual([r.child.pid]);
+    m.killAll(15);
+    expect((await r.done).signal).toBe('SIGTERM');
+    m.destroy();
+    expect(existsSync(mem)).toBe(false);
   });
 
   it('destroy removes the container directories in every hierarchy and nothing above', async () => {
