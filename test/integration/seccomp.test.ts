@@ -9,6 +9,8 @@ import {
   type Bundle,
 } from '../../conformance/lib/index.js';
 import { leftovers } from './ops-lib.js';
+import { native } from '../../src/native/index.js';
+import type { SeccompProfile } from '../../src/seccomp/profile.js';
 
 installCleanup();
 
@@ -48,11 +50,15 @@ const KILL_SCRIPT =
 
 const killResult = (hup: string, int: string, term: string) => `HUP=${hup}\nINT=${int}\nTERM=${term}\n`;
 
-/** Builds test/fixtures/seccomp-agent.c once per run into a temp dir. */
+let agentBin: string | undefined;
+
+/** Builds test/fixtures/seccomp-agent.c once per file into a temp dir. */
 function buildAgent(): string {
+  if (agentBin) return agentBin;
   const dir = trackDir(mkdtempSync('/tmp/tsrun-conf-sc-agent-'));
   const bin = join(dir, 'seccomp-agent');
   execFileSync('cc', ['-O2', '-o', bin, join(import.meta.dirname, '..', 'fixtures', 'seccomp-agent.c')]);
+  agentBin = bin;
   return bin;
 }
 
@@ -193,15 +199,18 @@ describe.skipIf(!!skipReason)(`seccomp${skipNote}`, () => {
     expect(leftovers({ id, bundle: b.dir })).toEqual([]);
   });
 
-  it('SCMP_ACT_NOTIFY: the agent gets the notify fd with the container state and answers the call', async () => {
+  // noNewPrivileges false with CAP_SYS_ADMIN dropped: the filter goes in before the identity
+  // change, so the fd is sent during create; otherwise right before execve.
+  it.each([true, false])('SCMP_ACT_NOTIFY (noNewPrivileges %s): the agent gets the notify fd with the container state and answers the call', async (nnp) => {
     const agent = buildAgent();
     const dir = trackDir(mkdtempSync('/tmp/tsrun-conf-sc-listen-'));
     const sock = join(dir, 'agent.sock');
     const out = join(dir, 'state.json');
-    const proc: ChildProcess = spawn(agent, [sock, out, '123'], { stdio: 'ignore' });
+    const proc: ChildProcess = spawn(agent, [sock, out, '123'], { stdio: ['ignore', 'ignore', 'inherit'] });
     onCleanup(() => void proc.kill('SIGKILL'));
     expect(await waitFor(() => existsSync(sock), 5000)).toBe(true);
     const b = await makeBundle({ readonlyRoot: false });
+    b.config.process.noNewPrivileges = nnp;
     setSeccomp(b, {
       defaultAction: 'SCMP_ACT_ALLOW',
       listenerPath: sock,
@@ -232,5 +241,49 @@ describe.skipIf(!!skipReason)(`seccomp${skipNote}`, () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`seccomp listener ${sock}: connect`);
     expect(leftovers({ id, bundle: b.dir })).toEqual([]);
+  });
+});
+
+const addonBuilt = existsSync(join(import.meta.dirname, '..', '..', 'build', 'Release', 'tsrun.node'));
+
+describe.skipIf(!addonBuilt)(`compileSeccomp in the addon${addonBuilt ? '' : ' (skipped: addon not built)'}`, () => {
+  const profile = (over: Partial<SeccompProfile> = {}): SeccompProfile => ({
+    defaultAction: 'SCMP_ACT_ALLOW', defaultErrno: 0, architectures: ['SCMP_ARCH_X86_64'], flags: [], rules: [], listener: null, ...over,
+  });
+  const rule = (syscall: string, action: SeccompProfile['defaultAction'] = 'SCMP_ACT_ERRNO') => ({ syscall, action, errno: 1, conditions: [] });
+
+  it('exports whole sock_filter records that start by checking the architecture', () => {
+    const out = native().compileSeccomp(profile({ rules: [rule('mkdir')] }));
+    expect(out.bpf.length % 8).toBe(0);
+    // BPF_LD|BPF_W|BPF_ABS of seccomp_data.arch (offset 4): a filter that skips it is unsafe.
+    expect(out.bpf.readUInt16LE(0)).toBe(0x20);
+    expect(out.bpf.readUInt32LE(4)).toBe(4);
+    expect(out).toMatchObject({ flags: 0, skipped: [], notify: false });
+  });
+
+  it('skips unknown syscall names and reports them', () => {
+    const out = native().compileSeccomp(profile({ rules: [rule('mkdir'), rule('no_such_call')] }));
+    expect(out.skipped).toEqual(['no_such_call']);
+  });
+
+  it('maps flag names to bits; NEW_LISTENER with NOTIFY; WAIT_KILLABLE_RECV only with a listener', () => {
+    const flags: SeccompProfile['flags'] = ['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW', 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'];
+    expect(native().compileSeccomp(profile({ flags })).flags).toBe(2 | 4);
+    const n = native().compileSeccomp(profile({ flags, rules: [rule('mkdir', 'SCMP_ACT_NOTIFY')] }));
+    expect(n.flags).toBe(2 | 4 | 8 | 32);
+    expect(n.notify).toBe(true);
+  });
+
+  it('a malformed profile is a TypeError naming the field', () => {
+    expect(() => native().compileSeccomp(profile({ defaultAction: 'SCMP_ACT_BOGUS' as never }))).toThrow(/compileSeccomp: unknown action SCMP_ACT_BOGUS/);
+    const bad = profile({ rules: [{ ...rule('mkdir'), conditions: [{ index: 0, op: 'SCMP_CMP_EQ', value: 'x', valueTwo: '0' }] }] });
+    expect(() => native().compileSeccomp(bad)).toThrow(/value must be a decimal uint64/);
+  });
+
+  it('a rule libseccomp refuses is a system error naming the syscall', () => {
+    const badIndex = profile({
+      rules: [{ ...rule('mkdir'), conditions: [{ index: 7, op: 'SCMP_CMP_EQ', value: '1', valueTwo: '0' }] }],
+    });
+    expect(() => native().compileSeccomp(badIndex)).toThrow(/seccomp_rule_add.*mkdir/);
   });
 });
