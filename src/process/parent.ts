@@ -9,7 +9,7 @@ import { chmodSync, closeSync, constants as C, openSync, readSync, writeFileSync
 import { resolve } from 'node:path';
 import { InitFailure, TsrunError } from '../errors.js';
 import { runHooks } from '../hooks.js';
-import { logWarn } from '../log.js';
+import { logDebug, logWarn } from '../log.js';
 import { Container } from '../container/container.js';
 import { Store, writeFileAtomic, STATE_FORMAT, type StateFile } from '../container/store.js';
 import type { Native } from '../native/types.js';
@@ -162,6 +162,7 @@ export function createContainer(opts: CreateOptions, deps: CreateDeps): Created 
     container.save();
     const spawned = spawn(container, plan, opts, deps);
     pidfd = spawned.pidfd;
+    logDebug(`create ${opts.id}: oci-init is pid ${container.state.pid} (clone flags 0x${plan.spawn.cloneFlags.toString(16)})`);
     exchange(container, spec, plan, deps.channel(spawned.parentSock));
     container.state.phase = 'created';
     container.save();
@@ -255,6 +256,7 @@ function writeIdMaps(pid: number, sp: SpawnPlan): void {
 
 function expect(ch: SyncChannel, cursor: ProtocolCursor, type: 'mounted' | 'ready'): void {
   const msg = ch.receive(type);
+  logDebug(`sync: received ${msg.type}`);
   cursor.step('child->parent', msg.type);
   if (msg.type === 'error') throw new InitFailure(msg.step, msg.syscall, msg.errno, msg.path, msg.message);
 }
