@@ -60,9 +60,15 @@ export function v1Stats(paths: Record<string, string>): CgroupStats {
       raw,
       event_count: { oom_kill: oom.oom_kill ?? 0, under_oom: oom.under_oom ?? 0 },
     },
-    pids: { current: pids ? readNumber(join(pids, 'pids.current')) : 0, limit: pids ? readNumber(join(pids, 'pids.max')) : 0 },
+    pids: { current: pids ? readNumber(join(pids, 'pids.current')) : 0, limit: pids ? pidsLimit(join(pids, 'pids.max')) : 0 },
     hugetlb,
   };
+}
+
+/** runc reports an unlimited pids.max as 0 ("no limit"), unlike memory's max value. */
+function pidsLimit(path: string): number {
+  const v = readNumber(path);
+  return v >= Number.MAX_SAFE_INTEGER ? 0 : v;
 }
 
 function v2Hugetlb(dir: string): CgroupStats['hugetlb'] {
@@ -97,7 +103,7 @@ export function v2Stats(dir: string): CgroupStats {
       raw,
       event_count: events,
     },
-    pids: { current: n('pids.current'), limit: n('pids.max') },
+    pids: { current: n('pids.current'), limit: pidsLimit(join(dir, 'pids.max')) },
     hugetlb: v2Hugetlb(dir),
   };
 }
