@@ -119,6 +119,8 @@ function makeBundle(dir, tsrun) {
   const file = path.join(dir, 'config.json');
   const config = JSON.parse(fs.readFileSync(file, 'utf8'));
   // One config for all three runtimes: keep only what runc 1.1.5 and crun 1.8.1 also accept.
+  // crun 1.8.1 refuses any ociVersion but 1.0.x ("unknown version specified").
+  config.ociVersion = '1.0.2';
   delete config.process.ioPriority;
   delete config.linux?.timeOffsets;
   delete config.linux?.intelRdt;
