@@ -30,10 +30,10 @@ export class ConfigError extends TsrunError {
 /** Wrong command line: unknown flag, missing argument, bad value. */
 export class UsageError extends TsrunError {}
 
-/** The named container does not exist (runc: `container "<id>" does not exist`). */
+/** The named container does not exist. runc 1.1 words it without the id, and clients match the text. */
 export class NotFoundError extends TsrunError {
   constructor(readonly id: string) {
-    super(`container "${id}" does not exist`);
+    super('container does not exist');
   }
 }
 
