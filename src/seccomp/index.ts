@@ -4,6 +4,7 @@
  * program as late as possible before execve (addon/init/main.cc) and, for SCMP_ACT_NOTIFY, hands
  * the notify fd to linux.seccomp.listenerPath itself (addon/init/seccomp_notify.cc).
  */
+import { TsrunError } from '../errors.js';
 import type { Native } from '../native/types.js';
 import type { InitPlan } from '../spec/plan-types.js';
 import type { SeccompProfile } from './profile.js';
@@ -17,7 +18,12 @@ export { seccompProfile, type SeccompProfile, type SeccompRule, type SeccompCond
  */
 export function compileForPlan(plan: InitPlan, profile: SeccompProfile | null | undefined, native: Pick<Native, 'compileSeccomp'>): void {
   if (!profile) return;
-  const out = native.compileSeccomp(profile);
+  let out: ReturnType<Native['compileSeccomp']>;
+  try {
+    out = native.compileSeccomp(profile);
+  } catch (e) {
+    throw new TsrunError('config.json: /linux/seccomp: libseccomp refused the profile', { cause: e });
+  }
   plan.process.seccomp = {
     bpf: out.bpf.toString('base64'),
     flags: out.flags,

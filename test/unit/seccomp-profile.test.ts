@@ -166,6 +166,14 @@ describe('buildPlan and compileForPlan', () => {
     expect(plan.process.seccomp?.listener).toBeNull();
   });
 
+  it('compileForPlan names linux.seccomp when libseccomp refuses the profile', () => {
+    const fake = new FakeNative().script('compileSeccomp', new Error('EINVAL: invalid argument, seccomp_rule_add (syscall mkdir)'));
+    const built = buildPlan(withSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] }), ctx);
+    expect(() => compileForPlan(built.init, built.seccomp, fake)).toThrow(
+      'config.json: /linux/seccomp: libseccomp refused the profile: EINVAL: invalid argument, seccomp_rule_add (syscall mkdir)',
+    );
+  });
+
   it('compileForPlan without a profile leaves the plan alone and never calls the addon', () => {
     const fake = new FakeNative();
     const plan = structuredClone(buildPlan(defaultSpec({ rootless: false }), ctx).init);
