@@ -259,4 +259,17 @@ describe.skipIf(!!skipReason)(`lifecycle${skipNote}`, () => {
     expect(await waitFor(() => pids.every((p) => !pidAlive(p)), 5000)).toBe(true);
     await tsrun(['delete', '--force', id]);
   });
+
+  it('--log with --log-format json: a failure is logged as a JSON line {level, msg, time} (containerd reads msg)', async () => {
+    const b = await makeBundle();
+    const log = `${b.dir}/log.json`;
+    const r = await tsrun(['--log', log, '--log-format', 'json', 'state', 'no-such-ctr']);
+    expect(r.code).not.toBe(0);
+    const { readFileSync } = await import('node:fs');
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    const last = JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
+    expect(last.level).toBe('error');
+    expect(String(last.msg)).toMatch(/does not exist/);
+    expect(Number.isNaN(Date.parse(String(last.time)))).toBe(false);
+  });
 });
