@@ -53,7 +53,7 @@ export function parseMountinfo(text: string): HostMounts {
       unified ??= { mountpoint, root };
     } else if (fstype === 'cgroup') {
       for (const opt of superOpts.split(',')) {
-        if (NOT_CONTROLLERS.has(opt) || (opt.includes("=") && !opt.startsWith("name="))) continue;
+        if (NOT_CONTROLLERS.has(opt) || (opt.includes('=') && !opt.startsWith('name='))) continue;
         if (!v1.has(opt)) v1.set(opt, { mountpoint, root });
       }
     }
