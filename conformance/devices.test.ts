@@ -55,6 +55,17 @@ describe.skipIf(!!skipReason)(`devices${skipNote}`, () => {
     expect(check(r, 'stat', '/dev/conf/fifo').stat).toMatchObject({ type: 'fifo', mode: 0o600 });
   });
 
+  it('linux.devices: a block device (b) and an unbuffered char device (u) get the right node types', async () => {
+    const b = await makeBundle();
+    b.config.linux.devices = [
+      { path: '/dev/conf-blk', type: 'b', major: 7, minor: 200, fileMode: 0o600 },
+      { path: '/dev/conf-u', type: 'u', major: 1, minor: 5, fileMode: 0o644 },
+    ];
+    const r = await probe(b, ['--stat', '/dev/conf-blk', '--stat', '/dev/conf-u']);
+    expect(check(r, 'stat', '/dev/conf-blk').stat).toMatchObject({ type: 'block', rdev_major: 7, rdev_minor: 200, mode: 0o600 });
+    expect(check(r, 'stat', '/dev/conf-u').stat).toMatchObject({ type: 'char', rdev_major: 1, rdev_minor: 5, mode: 0o644 });
+  });
+
   it('/dev symlinks: fd, stdin, stdout, stderr, ptmx', async () => {
     const links: Array<[string, string]> = [
       ['/dev/fd', '/proc/self/fd'], ['/dev/stdin', '/proc/self/fd/0'], ['/dev/stdout', '/proc/self/fd/1'],
