@@ -9,6 +9,7 @@ import { defaultSpec } from '../../src/spec/default-spec.js';
 import type { InitPlan } from '../../src/spec/plan-types.js';
 import type { LinuxSeccomp, Spec } from '../../src/spec/types.js';
 import { ConfigError } from '../../src/errors.js';
+import { featuresProblems } from '../../src/spec/load.js';
 
 const refDir = new URL('../../../shared/reference/client-configs/', import.meta.url);
 const haveRef = existsSync(refDir);
@@ -204,5 +205,9 @@ describe('seccompFeatures', () => {
     expect(f.operators).toHaveLength(7);
     expect(f.archs).toContain('SCMP_ARCH_X86_64');
     expect(f.knownFlags).toEqual(expect.arrayContaining(['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW', 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV']));
+  });
+
+  it('fits the features schema (features-linux.md "Seccomp")', () => {
+    expect(featuresProblems({ ociVersionMin: '1.0.0', ociVersionMax: '1.3.0', linux: { seccomp: seccompFeatures() } })).toEqual([]);
   });
 });
