@@ -175,6 +175,22 @@ describe.skipIf(!!skipReason)(`seccomp${skipNote}`, () => {
     expect(r.code).toBe(0);
   });
 
+  it('personality: only the query value 0xffffffff allowed; docker\'s profile allows PER_LINUX32 exactly', async () => {
+    const b = await makeBundle({ applets: ['linux32', 'linux64'] });
+    const script = 'linux32 uname -m; echo l32=$?; linux64 uname -m; echo l64=$?';
+    setSeccomp(b, {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      syscalls: [{ names: ['personality'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 0xffffffff, op: 'SCMP_CMP_NE' }] }],
+    });
+    const denied = await sh(b, script);
+    expect(denied.stdout).toBe('l32=1\nl64=1\n');
+    expect(denied.stderr).toContain('Operation not permitted');
+    if (docker) {
+      setSeccomp(b, docker);
+      expect((await sh(b, script)).stdout).toBe('i686\nl32=0\nx86_64\nl64=0\n');
+    }
+  });
+
   it('loads after the identity change without no_new_privileges (CAP_SYS_ADMIN dropped) and with it', async () => {
     for (const nnp of [false, true]) {
       const b = await makeBundle({ readonlyRoot: false });
