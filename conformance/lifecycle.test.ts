@@ -65,6 +65,32 @@ describe.skipIf(!!skipReason)(`lifecycle${skipNote}`, () => {
     await tsrun(['delete', '--force', id]);
   });
 
+  // CVE-2024-21626: a descriptor tsrun inherited (containerd passes its socket as fd 3; Node holds
+  // more) must never reach the container's init, not even while it waits in `created`.
+  it('the created init holds no descriptor tsrun inherited (CVE-2024-21626)', async () => {
+    const { mkdirSync, openSync, closeSync, readdirSync, statSync } = await import('node:fs');
+    const b = await makeBundle({ args: ['/bin/sleep', '100'] });
+    const mark = `${b.dir}/MARK`;
+    mkdirSync(mark);
+    const markFd = openSync(mark, 'r');
+    const id = newId();
+    try {
+      const c = await tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir, extraFds: [markFd, markFd] });
+      expect(c.code).toBe(0);
+    } finally {
+      closeSync(markFd);
+    }
+    const pid = (await containerState(id)).pid!;
+    const m = statSync(mark);
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      const st = statSync(`/proc/${pid}/fd/${fd}`);
+      expect(st.dev === m.dev && st.ino === m.ino, `fd ${fd} of the created init is the host MARK dir`).toBe(false);
+    }
+    const cwd = statSync(`/proc/${pid}/cwd`);
+    expect(cwd.dev === m.dev && cwd.ino === m.ino).toBe(false);
+    await tsrun(['delete', '--force', id]);
+  });
+
   it('start twice fails; delete of a running container without --force fails', async () => {
     const b = await makeBundle();
     const { id, pid } = await startSleeper(b);
