@@ -91,6 +91,26 @@ describe.skipIf(!!skipReason)(`lifecycle${skipNote}`, () => {
     await tsrun(['delete', '--force', id]);
   });
 
+  // CVE-2019-5736: the waiting init must not run a host binary the container could reopen through
+  // /proc/<pid>/exe and overwrite (ARCHITECTURE.md: oci-init runs from a sealed memfd).
+  it('the created init\'s /proc/<pid>/exe is not a writable host file (CVE-2019-5736)', async () => {
+    const { readlinkSync, openSync, closeSync } = await import('node:fs');
+    const b = await makeBundle({ args: ['/bin/sleep', '100'] });
+    const id = newId();
+    expect((await tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir })).code).toBe(0);
+    const pid = (await containerState(id)).pid!;
+    const exe = readlinkSync(`/proc/${pid}/exe`);
+    expect(exe).toMatch(/^\/memfd:.*\(deleted\)$/);
+    let writable = true;
+    try {
+      closeSync(openSync(`/proc/${pid}/exe`, 'r+'));
+    } catch {
+      writable = false;
+    }
+    expect(writable).toBe(false);
+    await tsrun(['delete', '--force', id]);
+  });
+
   it('start twice fails; delete of a running container without --force fails', async () => {
     const b = await makeBundle();
     const { id, pid } = await startSleeper(b);
