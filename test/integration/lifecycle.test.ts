@@ -26,7 +26,7 @@ const statusOf = async (id: string): Promise<string> => (await containerState(id
 
 describe.skipIf(!!skipReason)(`lifecycle through the binary${skipNote}`, () => {
   it('reports "creating" while createRuntime hooks run, then created, running, stopped', async () => {
-    const b = await makeBundle({ args: ['/bin/sh', '-c', 'sleep 0.5'] });
+    const b = await makeBundle({ args: ['/bin/sleep', '100'] });
     b.config.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', 'sleep 2'] }] };
     b.write();
     const id = newId('life');
@@ -45,6 +45,7 @@ describe.skipIf(!!skipReason)(`lifecycle through the binary${skipNote}`, () => {
     expect(await statusOf(id)).toBe('created');
     expect((await tsrun(['start', id])).code).toBe(0);
     expect(await statusOf(id)).toBe('running');
+    expect((await tsrun(['kill', id, 'KILL'])).code).toBe(0);
     expect(await waitFor(async () => (await statusOf(id)) === 'stopped', 8000)).toBe(true);
     expect((await tsrun(['delete', id])).code).toBe(0);
     expect(leftovers({ id, bundle: b.dir })).toEqual([]);
