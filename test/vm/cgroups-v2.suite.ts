@@ -100,6 +100,26 @@ async function main(): Promise<void> {
     assert(fd > 2, `openForClone fd ${fd}`);
   });
 
+  await check('no cgroupsPath: the id, relative to the parent of our own cgroup (runc fs2)', () => {
+    const own = readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n').find((l) => l.startsWith('0::'))!.slice(3);
+    const id = `tsrun-vm-rel-${process.pid}`;
+    const m = createManager({ cgroupsPath: undefined, id });
+    const dir = m.toState().paths['']!;
+    const want = join(ROOT, own === '/' ? '/' : join(own, '..'), id);
+    assert(dir === want, `dir ${dir}, want ${want}`);
+    m.create();
+    assert(existsSync(join(dir, 'cgroup.procs')), 'not created');
+    m.destroy();
+    assert(!existsSync(dir), 'not removed');
+    let refused = '';
+    try {
+      createManager({ cgroupsPath: 'system.slice:tsrun:x', id });
+    } catch (e) {
+      refused = String(e);
+    }
+    assert(/systemd/.test(refused), `systemd form: ${refused || 'accepted'}`);
+  });
+
   await check('memory.max: a process allocating past it is OOM-killed, memory.events counts it', async () => {
     const m = manager('mem');
     m.apply({ memory: { limit: 96 << 20, swap: 96 << 20 } });
