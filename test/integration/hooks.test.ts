@@ -56,7 +56,8 @@ function hooksLog(b: Bundle): string[] {
 
 describe.skipIf(!!skipReason)(`hooks${skipNote}`, () => {
   it('run in order across create, start and delete, each with the state JSON on stdin', async () => {
-    const b = await writableBundle(['/bin/true']);
+    // A process that outlives start, so poststart sees it running whatever the machine's load.
+    const b = await writableBundle(['/bin/sleep', '100']);
     b.config.hooks = Object.fromEntries(KINDS.map((k) => [k, [recorder(b, k)]]));
     b.write();
     const id = newId('hooks');
@@ -67,6 +68,7 @@ describe.skipIf(!!skipReason)(`hooks${skipNote}`, () => {
     const pid = (await containerState(id)).pid!;
     expect((await tsrun(['start', id])).code).toBe(0);
     expect(hooksLog(b)).toEqual(['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart']);
+    expect((await tsrun(['kill', id, 'KILL'])).code).toBe(0);
     expect(await waitFor(async () => (await containerState(id)).status === 'stopped', 8000)).toBe(true);
     expect((await tsrun(['delete', id])).code).toBe(0);
     expect(hooksLog(b)).toEqual([...KINDS]);
