@@ -102,6 +102,20 @@ describe('v1 manager on a fake hierarchy', () => {
     expect(existsSync(join(root, 'memory/t'))).toBe(true);
   });
 
+  it('hybrid: hugetlb limits go to the unified directory (v2 names) when v1 has no hugetlb hierarchy', () => {
+    mkdirSync(join(root, 'memory'));
+    touch(join(root, 'unified/cgroup.subtree_control'), '');
+    touch(join(root, 'unified/cgroup.controllers'), 'hugetlb');
+    const m = createManager({ cgroupsPath: '/h', id: 'h', root, mode: 'v1' });
+    m.create();
+    expect(m.toState().paths['']).toBe(join(root, 'unified/h'));
+    touch(join(root, 'unified/h/hugetlb.2MB.max'));
+    m.apply({ hugepageLimits: [{ pageSize: '2MB', limit: 4 << 20 }] });
+    expect(read(join(root, 'unified/h/hugetlb.2MB.max'))).toBe(String(4 << 20));
+    // The controller was delegated from the unified root to the container's directory.
+    expect(read(join(root, 'unified/cgroup.subtree_control'))).toBe('+hugetlb');
+  });
+
   it('refuses the systemd form before touching anything', () => {
     mkdirSync(join(root, 'memory'));
     expect(() => createManager({ cgroupsPath: 'user.slice:tsrun:c1', id: 'c1', root, mode: 'v1' })).toThrow(/systemd/);
