@@ -3,6 +3,7 @@
  * does: anything not yet applied (cgroup resources, seccomp, LSMs, idmapped mounts) says false.
  */
 
+import { seccompFeatures } from '../seccomp/features.js';
 import { CAPABILITIES } from '../spec/capabilities.js';
 import { knownMountOptions } from '../spec/mount-options.js';
 import { SPEC_VERSION, VERSION, out, type CommandContext } from './dispatch.js';
@@ -18,7 +19,7 @@ export function featuresDocument(): Record<string, unknown> {
       capabilities: [...CAPABILITIES],
       // Cgroup managers arrive with a later issue: resources are not applied yet.
       cgroup: { v1: false, v2: false, systemd: false, systemdUser: false, rdma: false },
-      seccomp: { enabled: false },
+      seccomp: seccompFeatures(),
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },

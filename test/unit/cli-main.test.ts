@@ -125,7 +125,7 @@ describe('tsrun main', () => {
     expect(f.hooks).toContain('createRuntime');
     expect(f.linux.namespaces).toContain('user');
     expect(f.linux.capabilities).toContain('CAP_SYS_ADMIN');
-    expect(f.linux.seccomp.enabled).toBe(false);
+    expect(f.linux.seccomp.enabled).toBe(true);
     expect(f.mountOptions).toContain('rbind');
   });
 
