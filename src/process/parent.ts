@@ -15,6 +15,7 @@ import { Store, writeFileAtomic, STATE_FORMAT, type StateFile } from '../contain
 import type { Native } from '../native/types.js';
 import type { BuiltPlan, PlanContext, SpawnPlan } from '../spec/plan.js';
 import type { Spec } from '../spec/types.js';
+import { compileForPlan } from '../seccomp/index.js';
 import { cgroupMode, cgroupV1Hierarchies, inUserNamespace, lastCap, startTimeOf, userName } from './procfs.js';
 import { ProtocolCursor, decodeChildMessage, encodeFrame, MAX_FRAME, type ChildMessage, type ParentMessage } from './protocol.js';
 
@@ -152,6 +153,8 @@ export function createContainer(opts: CreateOptions, deps: CreateDeps): Created 
   checkTerminal(spec, opts);
   const plan = deps.buildPlan(spec, { ...deps.hostContext(), bundle, noPivot: opts.noPivot });
   for (const w of plan.warnings) logWarn(w);
+  // Compiled here, in the parent, so oci-init only loads finished BPF (ARCHITECTURE.md).
+  compileForPlan(plan.init, plan.seccomp, deps.native);
   const store = new Store(opts.root);
   store.createDir(opts.id);
   let lock: { release(): void } | null = null;
