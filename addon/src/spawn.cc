@@ -49,6 +49,7 @@ struct Prepared {
   std::vector<const char*> argv;
   const char* envp[1] = {nullptr};  // oci-init starts with an empty environment (SECURITY.md #3)
   UniqueFd execFd, errRead, errWrite;
+  UniqueFd releaseRead, releaseWrite;  // only with beforeExec
 };
 
 // A close-on-exec duplicate of fd numbered >= min (above the child's target table).
@@ -91,6 +92,28 @@ bool Prepare(Napi::Env env, const SpawnOptions& o, Prepared* p) {
   }
   for (const std::string& a : o.argv) p->argv.push_back(a.c_str());
   p->argv.push_back(nullptr);
+  if (o.beforeExec.IsEmpty()) return true;
+  if (pipe2(pipefd, O_CLOEXEC) < 0) {
+    ThrowSys(env, errno, "pipe2");
+    return false;
+  }
+  p->releaseWrite.reset(pipefd[1]);
+  UniqueFd r(pipefd[0]);
+  return DupAbove(env, r.get(), min, "release pipe", &p->releaseRead);
+}
+
+// Runs beforeExec(pid) while the child waits, then releases it with one byte. False, with the JS
+// exception pending, when the callback threw or the write failed: the caller discards the child.
+bool RunBeforeExec(Napi::Env env, const SpawnOptions& o, Prepared* p, long pid) {
+  p->releaseRead.reset();
+  o.beforeExec.Call({Napi::Number::New(env, static_cast<double>(pid))});
+  if (env.IsExceptionPending()) return false;
+  char one = 1;
+  if (retry_eintr([&] { return write(p->releaseWrite.get(), &one, 1); }) != 1) {
+    ThrowSys(env, errno, "write", "", "spawnInit release pipe");
+    return false;
+  }
+  p->releaseWrite.reset();
   return true;
 }
 
@@ -132,6 +155,10 @@ void ThrowChildError(Napi::Env env, const SpawnOptions& o, const ChildError& e) 
     case ChildStep::kSetns: return ThrowSys(env, e.err, "setns", "", "spawnInit child, joinInChild[" + idx + "]");
     case ChildStep::kUnshare: return ThrowSys(env, e.err, "unshare", "", "spawnInit child, unshareFlags");
     case ChildStep::kExec: return ThrowSys(env, e.err, "execveat", o.initPath, "spawnInit child");
+    case ChildStep::kRelease: return ThrowSys(env, e.err, "read", "", "spawnInit child, release pipe");
+    case ChildStep::kBecomeRoot:
+      return ThrowSys(env, e.err, e.index == 0 ? "setresgid" : "setresuid", "",
+                      "spawnInit child, becoming root in the user namespace (is container id 0 mapped?)");
   }
   ThrowSys(env, e.err, "spawnInit", "", "child failed at unknown step " + std::to_string(e.step));
 }
@@ -184,7 +211,7 @@ Napi::Value SpawnInit(const Napi::CallbackInfo& info) {
   ChildPlan plan = {p.errWrite.get(), p.execFd.get(), p.argv.data(), p.envp, p.srcFds.data(),
                     static_cast<int>(p.srcFds.size()), p.joinFds.data(), o.joinTypes.data(),
                     static_cast<int>(p.joinFds.size()), static_cast<int>(o.unshareFlags), o.pdeathSignal,
-                    static_cast<int>(getpid())};
+                    static_cast<int>(getpid()), p.releaseRead ? p.releaseRead.get() : -1, o.becomeRoot};
   PidnsSwitch pidns;
   if (o.pidNamespaceFd >= 0 && !pidns.Enter(env, o.pidNamespaceFd)) return env.Undefined();
   int pidfd = -1;
@@ -213,6 +240,11 @@ Napi::Value SpawnInit(const Napi::CallbackInfo& info) {
   // Our copies of the write end and the sources must go, or the read below would never see EOF.
   p.errWrite.reset();
   p.owned.clear();
+  if (!o.beforeExec.IsEmpty() && !RunBeforeExec(env, o, &p, pid)) {
+    Discard(pidfd);
+    close(pidfd);
+    return env.Undefined();
+  }
   ChildError e;
   if (ChildFailed(p.errRead.get(), &e)) {
     Discard(pidfd);

@@ -75,6 +75,24 @@ void ArrangeFds(const ChildPlan& p) {
     Fail(p, ChildStep::kCloseRange, errno);
 }
 
+// Blocks until the parent has written the user namespace's maps (the only thing it does while we
+// wait) and sent one byte. EOF means it gave up: it kills us anyway, exit without a report.
+void AwaitRelease(const ChildPlan& p) {
+  char b = 0;
+  long n = RETRY(syscall(SYS_read, p.releaseFd, &b, 1));
+  if (n != 1) Fail(p, ChildStep::kRelease, n < 0 ? errno : EPIPE);
+  syscall(SYS_close, p.releaseFd);
+}
+
+// execve keeps capabilities in a user namespace only for its root (capabilities(7), "Effect of user
+// ID changes on capabilities"; the host uid we still carry is unmapped there or not 0): become
+// root of the namespace first, as runc's nsexec does. Raw system calls: glibc's wrappers would
+// try to signal the parent's other threads, which do not exist in this copy.
+void BecomeRoot(const ChildPlan& p) {
+  if (syscall(SYS_setresgid, 0, 0, 0) < 0) Fail(p, ChildStep::kBecomeRoot, errno, 0);
+  if (syscall(SYS_setresuid, 0, 0, 0) < 0) Fail(p, ChildStep::kBecomeRoot, errno, 1);
+}
+
 }  // namespace
 
 void RunChild(const ChildPlan& p) {
@@ -94,6 +112,8 @@ void RunChild(const ChildPlan& p) {
   }
   if (p.unshareFlags != 0 && syscall(SYS_unshare, p.unshareFlags) < 0)
     Fail(p, ChildStep::kUnshare, errno);
+  if (p.releaseFd >= 0) AwaitRelease(p);
+  if (p.becomeRoot) BecomeRoot(p);
   syscall(SYS_execveat, p.execFd, "", p.argv, p.envp, AT_EMPTY_PATH);
   Fail(p, ChildStep::kExec, errno);
 }

@@ -15,6 +15,8 @@ enum class ChildStep : int32_t {
   kSetns,        // setns(joinFds[index])
   kUnshare,      // unshare(unshareFlags)
   kExec,         // execveat(execFd)
+  kRelease,      // read(releaseFd): the parent gave up before releasing the child
+  kBecomeRoot,   // setresgid/setresuid(0, 0, 0) in the user namespace
 };
 
 // What the child writes into the error pipe before exiting; nothing at all means execveat worked
@@ -40,6 +42,8 @@ struct ChildPlan {
   int unshareFlags;
   int pdeathSignal;
   int parentPid;  // getpid() of the parent, to notice it died before PR_SET_PDEATHSIG took hold
+  int releaseFd;  // -1, or a pipe the child reads one byte from before execveat (user ns maps)
+  bool becomeRoot;  // setresgid/setresuid(0, 0, 0) before execveat
 };
 
 // Runs in the child of a multi-threaded process, on a copy of the parent's stack: raw system calls

@@ -80,6 +80,21 @@ bool GetJoins(Napi::Env env, Napi::Value v, SpawnOptions* out) {
   return true;
 }
 
+// The optional user-namespace fields: absent (undefined) is the same as not asked for.
+bool GetUserNs(Napi::Env env, Napi::Object o, SpawnOptions* out) {
+  Napi::Value f = o.Get("beforeExec");
+  if (!f.IsUndefined()) {
+    if (!f.IsFunction()) return Fail(env, "beforeExec", "a function (pid) => void");
+    out->beforeExec = f.As<Napi::Function>();
+  }
+  Napi::Value b = o.Get("becomeRoot");
+  if (!b.IsUndefined()) {
+    if (!b.IsBoolean()) return Fail(env, "becomeRoot", "a boolean");
+    out->becomeRoot = b.As<Napi::Boolean>().Value();
+  }
+  return true;
+}
+
 }  // namespace
 
 bool ParseSpawnOptions(Napi::Env env, Napi::Value v, SpawnOptions* out) {
@@ -96,7 +111,7 @@ bool ParseSpawnOptions(Napi::Env env, Napi::Value v, SpawnOptions* out) {
       !GetFlags(env, o.Get("unshareFlags"), "unshareFlags", &out->unshareFlags) ||
       !GetFd(env, o.Get("pidNamespaceFd"), "pidNamespaceFd", &out->pidNamespaceFd) ||
       !GetFd(env, o.Get("cgroupFd"), "cgroupFd", &out->cgroupFd) || !GetFds(env, o.Get("fds"), &out->fds) ||
-      !GetFlags(env, o.Get("pdeathSignal"), "pdeathSignal", &sig))
+      !GetFlags(env, o.Get("pdeathSignal"), "pdeathSignal", &sig) || !GetUserNs(env, o, out))
     return false;
   if (out->initPath.empty() || out->initPath[0] != '/') return Fail(env, "initPath", "an absolute path");
   if (sig > 64) return Fail(env, "pdeathSignal", "a signal number (0 for none)");

@@ -20,6 +20,9 @@ struct SpawnOptions {
   int cgroupFd = -1;
   std::vector<int> fds;
   int pdeathSignal = 0;
+  // Optional: called with the child's pid while the child waits before execveat (user ns maps).
+  Napi::Function beforeExec;
+  bool becomeRoot = false;
 };
 
 // Fills *out from the options object; on a missing or mistyped field throws a TypeError naming it

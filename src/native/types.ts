@@ -35,6 +35,13 @@ export interface SpawnInitOptions {
   fds: number[];
   /** Parent-death signal for the child (prctl PR_SET_PDEATHSIG), 0 for none. */
   pdeathSignal: number;
+  /** Called synchronously with the child's pid once it is in its namespaces and waits before
+   *  execveat: the caller writes /proc/<pid>/uid_map and gid_map (or runs newuidmap) there. When it
+   *  throws, the child is killed and reaped and spawnInit rethrows. */
+  beforeExec?: (pid: number) => void;
+  /** The child calls setresgid(0,0,0) and setresuid(0,0,0) right before execveat (after
+   *  beforeExec): in a user namespace execve keeps capabilities only for the namespace's root. */
+  becomeRoot?: boolean;
 }
 
 export interface SpawnInitResult {

@@ -5,7 +5,7 @@
  * removes the state directory: nothing is left behind.
  */
 
-import { chmodSync, closeSync, constants as C, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants as C, openSync, readSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InitFailure, TsrunError } from '../errors.js';
 import { runHooks } from '../hooks.js';
@@ -13,10 +13,11 @@ import { logDebug, logWarn } from '../log.js';
 import { Container } from '../container/container.js';
 import { Store, writeFileAtomic, STATE_FORMAT, type StateFile } from '../container/store.js';
 import type { Native } from '../native/types.js';
-import type { BuiltPlan, PlanContext, SpawnPlan } from '../spec/plan.js';
+import type { BuiltPlan, PlanContext } from '../spec/plan.js';
 import type { Spec } from '../spec/types.js';
 import { compileForPlan } from '../seccomp/index.js';
 import { cgroupMode, cgroupV1Hierarchies, inUserNamespace, lastCap, startTimeOf, userName } from './procfs.js';
+import { userNsSpawnOptions } from './idmap.js';
 import { ProtocolCursor, decodeChildMessage, encodeFrame, MAX_FRAME, type ChildMessage, type ParentMessage } from './protocol.js';
 
 /** O_PATH: a handle on the fifo that does not open it (opening would block without a reader). */
@@ -239,6 +240,7 @@ function spawn(container: Container, plan: BuiltPlan, opts: CreateOptions, deps:
       fds: [0, 1, 2, ...preserved, fds.childSock, fds.fifo],
       // The init must outlive `tsrun create`: no parent-death signal.
       pdeathSignal: 0,
+      ...userNsSpawnOptions(sp),
     });
     container.state.pid = res.pid;
     container.state.pidStartTime = startTimeOf(res.pid) ?? '';
@@ -249,12 +251,6 @@ function spawn(container: Container, plan: BuiltPlan, opts: CreateOptions, deps:
     closeAll(fds);
     if (parentSock >= 0) closeSync(parentSock);
   }
-}
-
-function writeIdMaps(pid: number, sp: SpawnPlan): void {
-  const lines = (m: SpawnPlan['uidMappings']) => m.map((x) => `${x.containerID} ${x.hostID} ${x.size}\n`).join('');
-  writeFileSync(`/proc/${pid}/uid_map`, lines(sp.uidMappings));
-  writeFileSync(`/proc/${pid}/gid_map`, lines(sp.gidMappings));
 }
 
 function expect(ch: SyncChannel, cursor: ProtocolCursor, type: 'mounted' | 'ready'): void {
@@ -268,7 +264,6 @@ function expect(ch: SyncChannel, cursor: ProtocolCursor, type: 'mounted' | 'read
 function exchange(container: Container, spec: Spec, plan: BuiltPlan, ch: SyncChannel): void {
   const cursor = new ProtocolCursor();
   try {
-    if (plan.spawn.userNamespace) writeIdMaps(container.state.pid, plan.spawn);
     cursor.step('parent->child', 'plan');
     ch.send({ type: 'plan', plan: plan.init });
     expect(ch, cursor, 'mounted');
