@@ -15,8 +15,7 @@ installCleanup();
 async function create(b: Bundle, id: string, extra: string[] = []): Promise<number> {
   b.write();
   const r = await tsrun(['create', '--bundle', b.dir, ...extra, id], { cwd: b.dir });
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
   const st = await containerState(id);
   expect(st.status).toBe('created');
   return st.pid!;
@@ -59,11 +58,9 @@ describe.skipIf(!!skipReason)(`lifecycle through the binary${skipNote}`, () => {
     expect(await waitFor(() => !pidAlive(pid), 5000)).toBe(true);
     expect(await statusOf(id)).toBe('stopped');
     const s = await tsrun(['start', id]);
-    expect(s.code).not.toBe(0);
-    expect(s.stderr).toMatch(/stopped/);
+    expect({ failed: s.code !== 0, stderr: s.stderr }).toEqual({ failed: true, stderr: expect.stringMatching(/stopped/) });
     const d = await tsrun(['delete', id]);
-    expect(d.stderr).toBe('');
-    expect(d.code).toBe(0);
+    expect({ code: d.code, stderr: d.stderr }).toEqual({ code: 0, stderr: '' });
     expect(leftovers({ id, bundle: b.dir })).toEqual([]);
   });
 
