@@ -23,8 +23,9 @@ tsrun_log "vitest: $scope"
 cd "$TSRUN_ROOT"
 status=0
 # The suite has to finish well within CI's 90 minutes; a hung container must not eat all of it.
-timeout --kill-after=30s "${TSRUN_TEST_TIMEOUT:-80m}" \
-  npx vitest run "${projects[@]}" --reporter=default --reporter=json --outputFile.json="$results" "$@" \
+# --foreground keeps vitest in the terminal's process group, so Ctrl-C still reaches it.
+timeout --foreground --kill-after=30s "${TSRUN_TEST_TIMEOUT:-80m}" \
+  "$TSRUN_ROOT/node_modules/.bin/vitest" run "${projects[@]}" --reporter=default --reporter=json --outputFile.json="$results" "$@" \
   </dev/null || status=$?
 
 summary="$(node - "$results" <<'JS' || true
