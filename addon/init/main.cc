@@ -121,6 +121,20 @@ void install_seccomp(const Process& p, Prepared& prep) {
   prep.listener.reset();
 }
 
+// Steps 3-9, create plans only: an exec plan joined a container whose rootfs, names and hooks
+// are done (the joined mount namespace already has the container's root as "/").
+std::string build_container(const Args& a, const Plan& plan, int procfd) {
+  late_unshare(plan, procfd);                             // 3
+  if (plan.mount_namespace) prepare_rootfs(plan);         // 4
+  send_mounted(a.sync_fd);                                // 5
+  Resume r = recv_resume(a.sync_fd);
+  run_hooks(plan.create_container_hooks, r.create_state, "createContainer");  // 6
+  if (plan.mount_namespace) enter_rootfs(plan);           // 7
+  set_names(plan);                                        // 8
+  if (plan.mount_namespace) finish_rootfs(plan);          // 9
+  return std::move(r.start_state);
+}
+
 // Steps 1-13: everything up to `ready`. Failures throw InitError, sent to the parent by main().
 Prepared setup(const Args& a, const Plan& plan, const PreservedFds& pre, int procfd) {
   const Process& p = plan.process;
@@ -130,15 +144,7 @@ Prepared setup(const Args& a, const Plan& plan, const PreservedFds& pre, int pro
   if (p.terminal && ::isatty(0) && ::ioctl(0, TIOCSCTTY, 0) < 0) throw_sys("console", "ioctl(TIOCSCTTY)");
   check_lsm_available(p);
   join_namespaces(plan);                                  // 2
-  late_unshare(plan, procfd);                             // 3
-  if (plan.mount_namespace) prepare_rootfs(plan);         // 4
-  send_mounted(a.sync_fd);                                // 5
-  Resume r = recv_resume(a.sync_fd);
-  run_hooks(plan.create_container_hooks, r.create_state, "createContainer");  // 6
-  if (plan.mount_namespace) enter_rootfs(plan);           // 7
-  set_names(plan);                                        // 8
-  if (plan.mount_namespace) finish_rootfs(plan);          // 9
-  out.start_state = std::move(r.start_state);
+  if (!plan.exec_mode) out.start_state = build_container(a, plan, procfd);  // 3-9
   out.env = container_env(p);                             // 10 (reads /etc/passwd while still root)
   if (seccomp_before_identity(p)) install_seccomp(p, out);
   apply_identity(p, procfd);
@@ -184,6 +190,7 @@ int main(int argc, char** argv) {
     procfd = open_procfs();
     std::string err;
     if (!decode_plan(recv_plan(a.sync_fd), plan, err)) throw_msg("plan", "", err);  // 1
+    if (plan.exec_mode) use_exec_order();
     prep = setup(a, plan, pre, procfd.get());
   } catch (const InitError& e) {
     send_error(a.sync_fd, e);

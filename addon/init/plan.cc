@@ -336,6 +336,11 @@ void decode(const json& p, Plan& out) {
   if (!p.is_object()) bad("", "expected an object");
   out.version = num<int>(p, "", "version");
   if (out.version != 1) bad("version", "unsupported plan version");
+  auto mode = p.find("mode");  // optional: create plans may omit it
+  if (mode != p.end() && !mode->is_null()) {
+    if (!mode->is_string() || (*mode != "create" && *mode != "exec")) bad("mode", "expected \"create\" or \"exec\"");
+    out.exec_mode = *mode == "exec";
+  }
   out.late_unshare_flags = num<int>(p, "", "lateUnshareFlags");
   out.time_offsets = time_offsets(p);
   out.join_namespaces = joins(p);

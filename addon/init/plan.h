@@ -104,6 +104,9 @@ struct Hook {
 
 struct Plan {
   int version = 0;
+  // "create" (absent in the JSON) or "exec": an exec plan joins the namespaces of a running
+  // container and skips rootfs, names, mounted/resume and hooks (plan-types.ts `mode`).
+  bool exec_mode = false;
   int late_unshare_flags = 0;
   std::vector<TimeOffset> time_offsets;
   std::vector<JoinNs> join_namespaces;

@@ -17,10 +17,11 @@ using json = nlohmann::json;
 // Position in kProtocolOrder: each send/receive checks it is the next entry, so a reordering in
 // main.cc fails loudly instead of deadlocking against the parent.
 size_t g_pos = 0;
+const ProtocolStep* g_order = kProtocolOrder;
+size_t g_order_len = sizeof(kProtocolOrder) / sizeof(kProtocolOrder[0]);
 
 void advance(Dir dir, const char* type) {
-  constexpr size_t n = sizeof(kProtocolOrder) / sizeof(kProtocolOrder[0]);
-  if (g_pos >= n || kProtocolOrder[g_pos].dir != dir || std::strcmp(kProtocolOrder[g_pos].type, type) != 0) {
+  if (g_pos >= g_order_len || g_order[g_pos].dir != dir || std::strcmp(g_order[g_pos].type, type) != 0) {
     throw_msg("sync", "", std::string("sync: message ") + type + " out of order");
   }
   g_pos++;
@@ -110,6 +111,12 @@ Resume recv_resume(int fd) {
   r.create_state = c->get<std::string>();
   r.start_state = s->get<std::string>();
   return r;
+}
+
+// Both tables start with `plan`, so switching after it was received keeps the position.
+void use_exec_order() {
+  g_order = kExecProtocolOrder;
+  g_order_len = sizeof(kExecProtocolOrder) / sizeof(kExecProtocolOrder[0]);
 }
 
 void send_mounted(int fd) { send_type(fd, "mounted"); }

@@ -11,6 +11,10 @@
 //                                  done; the child now blocks opening the exec fifo (see below)
 //
 // Instead of `mounted` or `ready` the child may send `error` and exit non-zero; nothing follows.
+//
+// Exec plans (`tsrun exec`, plan mode "exec") skip 2 and 3: no mounts, no hooks, no exec fifo.
+//   1  parent → child   plan       cgroup placed; join the container and run process.args
+//   2  child  → parent  ready      namespaces joined, identity and lookup done; execve follows
 #pragma once
 
 #include <cstddef>
@@ -36,6 +40,15 @@ inline constexpr ProtocolStep kProtocolOrder[] = {
     {Dir::ParentToChild, "resume"},
     {Dir::ChildToParent, "ready"},
 };
+
+// Machine-readable copy of the exec table (EXEC_PROTOCOL_ORDER in protocol.ts).
+inline constexpr ProtocolStep kExecProtocolOrder[] = {
+    {Dir::ParentToChild, "plan"},
+    {Dir::ChildToParent, "ready"},
+};
+
+// Switches the order check to kExecProtocolOrder; called right after an exec plan was decoded.
+void use_exec_order();
 
 // Reads one frame body. Returns false on a clean end of stream before any byte of the frame;
 // throws InitError (step "sync") on a short frame, an oversized length or a read error.

@@ -6,7 +6,8 @@
 
 import { UsageError } from '../errors.js';
 
-export type FlagKind = 'bool' | 'string' | 'int';
+/** 'list': a string flag that may repeat (Go's StringSlice: `-e A -e B`), values in order. */
+export type FlagKind = 'bool' | 'string' | 'int' | 'list';
 
 export interface FlagDef {
   name: string;
@@ -18,7 +19,7 @@ export interface FlagDef {
   defaultText?: string;
 }
 
-export type FlagValue = string | boolean | number;
+export type FlagValue = string | boolean | number | string[];
 
 export interface Parsed {
   values: Record<string, FlagValue>;
@@ -76,7 +77,11 @@ export function parseArgs(argv: readonly string[], defs: readonly FlagDef[], opt
     }
     const def = findFlag(defs, name);
     if (!def) throw new UsageError(`flag provided but not defined: -${name}`);
-    if (eq >= 0) {
+    if (def.kind === 'list') {
+      if (eq < 0 && i >= argv.length) throw new UsageError(`flag needs an argument: -${name}`);
+      const prev = values[def.name];
+      values[def.name] = [...(Array.isArray(prev) ? prev : []), eq >= 0 ? body.slice(eq + 1) : (argv[i++] as string)];
+    } else if (eq >= 0) {
       values[def.name] = convert(def, body.slice(eq + 1));
     } else if (def.kind === 'bool') {
       values[def.name] = true;
@@ -116,4 +121,10 @@ export function bool(p: Parsed, name: string): boolean {
 export function int(p: Parsed, name: string, dflt: number): number {
   const v = p.values[name];
   return typeof v === 'number' ? v : dflt;
+}
+
+/** Every value of a repeatable ('list') flag, in command-line order. */
+export function list(p: Parsed, name: string): string[] {
+  const v = p.values[name];
+  return Array.isArray(v) ? v : [];
 }

@@ -16,6 +16,8 @@ export interface CommandDef {
   maxArgs: number;
   /** Later issues: parse nothing, fail with "not implemented yet". */
   notImplemented?: boolean;
+  /** Flags end at the first positional word (exec: the command's own flags follow it). */
+  stopAtPositional?: boolean;
 }
 
 const ID_ARG = '<container-id>';
@@ -62,7 +64,30 @@ export const COMMANDS: readonly CommandDef[] = [
     flags: [{ name: 'force', aliases: ['f'], kind: 'bool', usage: 'Forcibly deletes the container if it is still running (uses SIGKILL)' }],
   },
   notImplemented('events', 'display container events such as OOM notifications, cpu, memory, and IO usage statistics'),
-  notImplemented('exec', 'execute new process inside the container'),
+  {
+    name: 'exec', summary: 'execute new process inside the container',
+    argsUsage: '<container-id> <command> [command options]  || -p process.json <container-id>',
+    minArgs: 1, maxArgs: Infinity, stopAtPositional: true,
+    description: 'Where "<container-id>" is the name for the instance of the container and\n"<command>" is the command to be executed in the container.\n"<command>" can\'t be empty unless a "-p" flag provided.\n\nEXAMPLE:\nFor example, if the container is configured to run the linux ps command the\nfollowing will output a list of processes running in the container:\n\n       # tsrun exec <container-id> ps',
+    flags: [
+      consoleSocket,
+      { name: 'cwd', kind: 'string', usage: 'current working directory in the container' },
+      { name: 'env', aliases: ['e'], kind: 'list', usage: 'set environment variables' },
+      { name: 'tty', aliases: ['t'], kind: 'bool', usage: 'allocate a pseudo-TTY' },
+      { name: 'user', aliases: ['u'], kind: 'string', usage: 'UID (format: <uid>[:<gid>])' },
+      { name: 'additional-gids', aliases: ['g'], kind: 'list', usage: 'additional gids' },
+      { name: 'process', aliases: ['p'], kind: 'string', usage: 'path to the process.json' },
+      { name: 'detach', aliases: ['d'], kind: 'bool', usage: "detach from the container's process" },
+      pidFile,
+      { name: 'process-label', kind: 'string', usage: 'set the asm process label for the process commonly used with selinux' },
+      { name: 'apparmor', kind: 'string', usage: 'set the apparmor profile for the process' },
+      { name: 'no-new-privs', kind: 'bool', usage: 'set the no new privileges value for the process' },
+      { name: 'cap', aliases: ['c'], kind: 'list', usage: 'add a capability to the bounding set for the process' },
+      preserveFds,
+      { name: 'cgroup', kind: 'string', usage: 'run the process in an (existing) sub-cgroup(s). Format is [<controller>:]<cgroup>.' },
+      { name: 'ignore-paused', kind: 'bool', usage: 'allow exec in a paused container' },
+    ],
+  },
   {
     name: 'features', summary: 'show the enabled features', argsUsage: '', minArgs: 0, maxArgs: 0,
     description: 'Show the enabled features.\n   The result is parsable as a JSON.\n   See https://github.com/opencontainers/runtime-spec/blob/main/features.md for the semantics.',

@@ -104,6 +104,7 @@ async function load(name: string): Promise<CommandModule> {
   switch (name) {
     case 'create': return import('./create.js');
     case 'delete': return import('./delete.js');
+    case 'exec': return import('./exec.js');
     case 'features': return import('./features.js');
     case 'kill': return import('./kill.js');
     case 'list': return import('./list.js');
@@ -132,7 +133,7 @@ export async function main(argv: string[]): Promise<number> {
     const cmd = findCommand(name);
     if (!cmd) throw new UsageError(`No help topic for '${name}'`);
     if (cmd.notImplemented) throw new TsrunError(`tsrun: ${name}: not implemented yet`);
-    const parsed = parseArgs(rest, cmd.flags, { stopAtPositional: false });
+    const parsed = parseArgs(rest, cmd.flags, { stopAtPositional: cmd.stopAtPositional ?? false });
     if (parsed.help) return out(commandHelp(cmd)), 0;
     checkArgCount(cmd, parsed.args);
     logDebug(`command ${name} ${parsed.args.join(' ')}`);

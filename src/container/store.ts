@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { NotFoundError, TsrunError } from '../errors.js';
 import type { Native } from '../native/types.js';
 import type { HookSpec } from '../hooks.js';
+import type { ExecDefaults } from '../spec/exec-plan.js';
 import type { Phase } from './status.js';
 import { validateId } from './id.js';
 
@@ -42,6 +43,9 @@ export interface StateFile {
   created: string;
   owner: string;
   hooks: { poststart: HookSpec[]; poststop: HookSpec[] };
+  /** The config's process, namespaces, seccomp and personality, for `tsrun exec` (absent in
+   *  states written before exec existed: exec then reads the bundle's config.json). */
+  exec?: ExecDefaults;
 }
 
 /** state.json exists but cannot be understood (truncated, edited, foreign). */

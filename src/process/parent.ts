@@ -16,6 +16,7 @@ import type { Native } from '../native/types.js';
 import type { BuiltPlan, PlanContext } from '../spec/plan.js';
 import type { Spec } from '../spec/types.js';
 import { compileForPlan } from '../seccomp/index.js';
+import { execDefaults } from '../spec/exec-plan.js';
 import { cgroupMode, cgroupV1Hierarchies, inUserNamespace, lastCap, startTimeOf, userName } from './procfs.js';
 import { userNsSpawnOptions } from './idmap.js';
 import { ProtocolCursor, decodeChildMessage, encodeFrame, MAX_FRAME, type ChildMessage, type ParentMessage } from './protocol.js';
@@ -145,6 +146,7 @@ function initialState(opts: CreateOptions, spec: Spec, bundle: string, plan: Bui
     created: new Date().toISOString(),
     owner: userName(process.getuid?.() ?? 0),
     hooks: { poststart: spec.hooks?.poststart ?? [], poststop: spec.hooks?.poststop ?? [] },
+    exec: execDefaults(spec),
   };
 }
 

@@ -22,6 +22,11 @@
  * After `ready` the parent closes its end. `tsrun start` opens the exec fifo for reading; the
  * child's blocking open(O_WRONLY) returns, it writes one byte, runs the startContainer hooks,
  * closes stray fds, verifies its cwd and execve()s process.args.
+ *
+ * Exec plans (`tsrun exec`, InitPlan.mode "exec"; EXEC_PROTOCOL_ORDER) skip 2 and 3: no mounts,
+ * no hooks, no exec fifo:
+ *   1  parent → child   plan       cgroup placed; join the container and run process.args
+ *   2  child  → parent  ready      namespaces joined, identity and lookup done; execve follows
  */
 
 import type { InitPlan } from '../spec/plan-types.js';
@@ -78,6 +83,11 @@ export const PROTOCOL_ORDER: ReadonlyArray<{ dir: Direction; type: SyncMessage['
   { dir: 'child->parent', type: 'ready' },
 ];
 
+export const EXEC_PROTOCOL_ORDER: ReadonlyArray<{ dir: Direction; type: SyncMessage['type'] }> = [
+  { dir: 'parent->child', type: 'plan' },
+  { dir: 'child->parent', type: 'ready' },
+];
+
 /** Encode one message as a frame. */
 export function encodeFrame(msg: SyncMessage): Buffer {
   const body = Buffer.from(JSON.stringify(msg), 'utf8');
@@ -123,15 +133,17 @@ export function decodeChildMessage(body: Buffer): ChildMessage {
 export class ProtocolCursor {
   private pos = 0;
 
+  constructor(private readonly order: ReadonlyArray<{ dir: Direction; type: SyncMessage['type'] }> = PROTOCOL_ORDER) {}
+
   /** Record that `type` travelled in `dir`; throws if that breaks the order table. */
   step(dir: Direction, type: SyncMessage['type']): void {
     if (type === 'error' && dir === 'child->parent') {
-      const want = PROTOCOL_ORDER[this.pos];
+      const want = this.order[this.pos];
       if (!want || want.dir !== 'child->parent') throw new Error('sync: error message out of order');
-      this.pos = PROTOCOL_ORDER.length;
+      this.pos = this.order.length;
       return;
     }
-    const want = PROTOCOL_ORDER[this.pos];
+    const want = this.order[this.pos];
     if (!want || want.dir !== dir || want.type !== type) {
       const expected = want ? `${want.type} (${want.dir})` : 'nothing';
       throw new Error(`sync: got ${type} (${dir}), expected ${expected}`);
@@ -140,6 +152,6 @@ export class ProtocolCursor {
   }
 
   get done(): boolean {
-    return this.pos >= PROTOCOL_ORDER.length;
+    return this.pos >= this.order.length;
   }
 }

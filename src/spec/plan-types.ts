@@ -19,6 +19,11 @@ export const PLAN_VERSION = 1;
 
 export interface InitPlan {
   version: typeof PLAN_VERSION;
+  /** "create" (the default when absent): build the container. "exec" (`tsrun exec`,
+   *  spec/exec-plan.ts): join the running container's namespaces (joinNamespaces, plus user/pid
+   *  by the addon), skip the rootfs, names and hooks, and run process after `ready` without the
+   *  exec fifo; the exchange follows EXEC_PROTOCOL_ORDER (process/protocol.ts). */
+  mode?: 'create' | 'exec';
   /** Namespaces oci-init unshares itself after the parent sent the plan (so after the parent put it
    *  in its cgroup): CLONE_NEWCGROUP (the cgroup ns root must be the container's cgroup) and
    *  CLONE_NEWTIME (offsets must be written before any process enters; entered at execve). */

@@ -1,0 +1,84 @@
+/**
+ * `tsrun exec [flags] <id> <command> [args...]` / `tsrun exec -p process.json <id>`: a new process
+ * in the container (process/exec.ts). Foreground: tsrun waits, forwards signals and exits with the
+ * process's status. --detach: returns once the process runs (--pid-file names it).
+ */
+
+import { UsageError } from '../errors.js';
+import type { Container } from '../container/container.js';
+import type { CgroupState } from '../cgroups/types.js';
+import { execInContainer, waitForeground, type ExecDeps, type ExecOptions } from '../process/exec.js';
+import { SocketChannel, hostPlanContext } from '../process/parent.js';
+import { subCgroupState } from '../spec/exec-plan.js';
+import { bool, int, list, str } from './args.js';
+import type { CommandContext } from './dispatch.js';
+
+export function execOptions(ctx: CommandContext): ExecOptions {
+  const p = ctx.parsed;
+  const [id, ...args] = ctx.args as [string, ...string[]];
+  const preserveFds = int(p, 'preserve-fds', 0);
+  if (preserveFds < 0) throw new UsageError(`--preserve-fds: must not be negative (got ${preserveFds})`);
+  return {
+    id,
+    root: ctx.globals.root,
+    flags: {
+      args,
+      tty: bool(p, 'tty'),
+      env: list(p, 'env'),
+      cwd: str(p, 'cwd'),
+      user: str(p, 'user'),
+      additionalGids: list(p, 'additional-gids'),
+      caps: list(p, 'cap'),
+      noNewPrivs: p.values['no-new-privs'] === undefined ? undefined : bool(p, 'no-new-privs'),
+      apparmor: str(p, 'apparmor'),
+      processLabel: str(p, 'process-label'),
+    },
+    processFile: str(p, 'process'),
+    detach: bool(p, 'detach'),
+    pidFile: str(p, 'pid-file'),
+    consoleSocket: str(p, 'console-socket'),
+    preserveFds,
+    cgroup: str(p, 'cgroup'),
+  };
+}
+
+/** The cgroup the container's state names (written by create once the cgroup manager is wired). */
+function containerCgroup(c: Container): CgroupState | undefined {
+  return (c.state as { cgroup?: CgroupState }).cgroup;
+}
+
+async function realExecDeps(): Promise<ExecDeps> {
+  const [{ native, ociInitPath }, { loadBundle, parseProcess }, { buildPlan }, { loadManager }] = await Promise.all([
+    import('../native/index.js'),
+    import('../spec/load.js'),
+    import('../spec/plan.js'),
+    import('../cgroups/manager.js'),
+  ]);
+  const nat = native();
+  return {
+    native: nat,
+    ociInitPath: ociInitPath(),
+    buildPlan,
+    parseProcess,
+    loadBundle,
+    hostContext: () => hostPlanContext(nat),
+    channel: (fd) => new SocketChannel(fd),
+    joinCgroup(c, pid, sub) {
+      const cg = containerCgroup(c);
+      if (cg === undefined) {
+        // A container without a cgroup of its own: the process stays where tsrun's children land.
+        if (sub !== undefined) throw new UsageError('--cgroup: the container has no cgroup of its own');
+        return;
+      }
+      loadManager(sub === undefined ? cg : subCgroupState(cg, sub)).addProcess(pid);
+    },
+  };
+}
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const opts = execOptions(ctx);
+  const deps = await realExecDeps();
+  const { pidfd } = execInContainer(opts, deps);
+  if (opts.detach) return 0;
+  return waitForeground(deps.native, pidfd);
+}
