@@ -13,6 +13,7 @@ import { PLAN_VERSION } from './plan-types.js';
 import { LINUX as L, MAX_CPUS, RLIM_INFINITY } from './linux-constants.js';
 import { CAPABILITIES, capNumber } from './capabilities.js';
 import { buildMounts, containerPath, propagationFlags, type CgroupV1Hierarchy } from './mount-options.js';
+import { adjustMountsForUserNs } from './userns-mounts.js';
 import { ConfigError } from '../errors.js';
 import { seccompProfile, type SeccompProfile } from '../seccomp/profile.js';
 
@@ -112,7 +113,10 @@ export function buildPlan(spec: Spec, ctx: PlanContext): BuiltPlan {
     rootfsPropagation: rootfsPropagation(linux, ctx.noPivot, problems),
     readonlyRootfs: spec.root?.readonly ?? false,
     noPivot: ctx.noPivot,
-    mounts,
+    mounts: adjustMountsForUserNs(mounts, {
+      userNamespace: ns.spawn.userNamespace || ns.spawn.joinInChild.length > 0,
+      newNetworkNamespace: ((ns.spawn.cloneFlags | ns.spawn.unshareFlags) & L.CLONE_NEWNET) !== 0,
+    }),
     devices: devFromHost ? [] : buildDevices(linux.devices ?? [], problems),
     bindDevices: ns.spawn.userNamespace || ns.spawn.joinInChild.length > 0 || (ctx.runningInUserNamespace ?? false),
     devSymlinks: !devFromHost,

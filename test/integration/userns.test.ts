@@ -1,0 +1,188 @@
+// User namespaces as the root caller: maps seen from inside, ownership seen from the host,
+// capabilities, devices bound from the host, /sys without a network namespace, sysctl, joined user
+// namespaces and idmapped mounts. Real containers, checked from inside and from the host.
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  capMask, check, installCleanup, makeBundle, mountAt, newId, onCleanup, parseMountinfo, probe, runContainer, skipNote, skipReason,
+  tsrun, waitFor, type Bundle,
+} from '../../conformance/lib/index.js';
+
+installCleanup();
+
+const HOST_BASE = 100000;
+const MAP = [{ containerID: 0, hostID: HOST_BASE, size: 65536 }];
+
+async function usernsBundle(opts: { net?: boolean; args?: string[] } = {}): Promise<Bundle> {
+  const b = await makeBundle({ args: opts.args, readonlyRoot: false });
+  const types = ['user', 'mount', 'pid', 'ipc', 'uts', ...(opts.net === false ? [] : ['network'])];
+  b.config.linux.namespaces = types.map((type) => ({ type }));
+  b.config.linux.uidMappings = MAP;
+  b.config.linux.gidMappings = MAP;
+  b.write();
+  return b;
+}
+
+/** Runs sh -c script in the bundle; returns stdout, failing with tsrun's stderr when it fails. */
+async function sh(b: Bundle, script: string): Promise<string> {
+  b.config.process.args = ['/bin/sh', '-c', script];
+  const r = await runContainer(b);
+  if (r.code !== 0) throw new Error(`container failed (code ${r.code}): ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+/** `unshare --user` holder with its own mapping; returns its pid (killed at cleanup). */
+async function userNsHolder(hostBase: number): Promise<number> {
+  const child = spawn('unshare', ['--user', '--', 'sleep', '1000'], { stdio: 'ignore', detached: true });
+  const pid = child.pid!;
+  onCleanup(() => {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  });
+  const ok = await waitFor(() => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep';
+    } catch {
+      return false;
+    }
+  }, 5000);
+  if (!ok) throw new Error('user namespace holder did not start');
+  // Root writes the maps itself (newuidmap is not needed for that).
+  writeFileSync(`/proc/${pid}/uid_map`, `0 ${hostBase} 65536\n`);
+  writeFileSync(`/proc/${pid}/gid_map`, `0 ${hostBase} 65536\n`);
+  return pid;
+}
+
+describe.skipIf(!!skipReason)(`user namespaces${skipNote}`, () => {
+  it('the mapping is seen from inside and the process is root there', async () => {
+    const b = await usernsBundle();
+    const r = await probe(b, ['--read', '/proc/self/uid_map', '--read', '/proc/self/gid_map']);
+    expect(r.uid).toEqual({ real: 0, effective: 0, saved: 0 });
+    expect(r.gid).toEqual({ real: 0, effective: 0, saved: 0 });
+    expect(check(r, 'read', '/proc/self/uid_map').content?.trim().split(/\s+/)).toEqual(['0', String(HOST_BASE), '65536']);
+    expect(check(r, 'read', '/proc/self/gid_map').content?.trim().split(/\s+/)).toEqual(['0', String(HOST_BASE), '65536']);
+  });
+
+  it('root inside is the mapped host uid outside (a file created inside, stat from the host)', async () => {
+    const b = await usernsBundle();
+    b.config.process.user = { uid: 1000, gid: 1000 };
+    await sh(b, 'touch /tmp/by-tester && chmod 0644 /tmp/by-tester');
+    const st = statSync(join(b.rootfs, 'tmp', 'by-tester'));
+    expect([st.uid, st.gid]).toEqual([HOST_BASE + 1000, HOST_BASE + 1000]);
+    b.config.process.user = { uid: 0, gid: 0 };
+    await sh(b, 'touch /tmp/by-root');
+    const root = statSync(join(b.rootfs, 'tmp', 'by-root'));
+    expect([root.uid, root.gid]).toEqual([HOST_BASE, HOST_BASE]);
+  });
+
+  it('the configured capabilities are held inside (execve kept them: root of the namespace)', async () => {
+    const b = await usernsBundle();
+    const caps = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_ADMIN'];
+    b.config.process.capabilities = { bounding: caps, effective: caps, permitted: caps };
+    const r = await probe(b);
+    expect(r.caps.effective).toBe(capMask(caps));
+    expect(r.caps.permitted).toBe(capMask(caps));
+    expect(r.caps.bounding).toBe(capMask(caps));
+    // The capabilities act inside: chown to a mapped id succeeds (CAP_CHOWN in the namespace).
+    const out = await sh(b, 'touch /tmp/c && chown 1000:1000 /tmp/c && stat -c %u:%g /tmp/c');
+    expect(out.trim()).toBe('1000:1000');
+    expect(statSync(join(b.rootfs, 'tmp', 'c')).uid).toBe(HOST_BASE + 1000);
+  });
+
+  it('devices are bind-mounted from the host and work (/dev/null, /dev/zero, /dev/urandom)', async () => {
+    const b = await usernsBundle();
+    const out = await sh(b, 'echo x > /dev/null && head -c 8 /dev/zero | wc -c && head -c 4 /dev/urandom | wc -c && cat /dev/null | wc -c');
+    expect(out.trim().split(/\s+/)).toEqual(['8', '4', '0']);
+    const r = await probe(b, ['--stat', '/dev/null']);
+    const st = check(r, 'stat', '/dev/null').stat!;
+    expect([st.type, st.rdev_major, st.rdev_minor]).toEqual(['char', 1, 3]);
+    // mknod is not allowed in a user namespace: the node is the host's, bind-mounted.
+    expect(mountAt(r, '/dev/null')).toBeDefined();
+  });
+
+  it('without a network namespace /sys is the host\'s sysfs bound read-only (a fresh sysfs is refused)', async () => {
+    const b = await usernsBundle({ net: false });
+    const r = await probe(b, ['--ls', '/sys/kernel', '--write', '/sys/kernel/uevent_helper']);
+    const sys = mountAt(r, '/sys');
+    expect(sys?.fstype).toBe('sysfs');
+    expect(sys?.options).toContain('ro');
+    expect(check(r, 'ls', '/sys/kernel').ok).toBe(true);
+    expect(check(r, 'write', '/sys/kernel/uevent_helper').ok).toBe(false);
+    // Submounts of the host's /sys are read-only too (attributes applied recursively).
+    // (/sys/fs/cgroup is the config's own cgroup mount, made after the bind.)
+    const subs = parseMountinfo(r.mountinfo).filter((m) => m.mountPoint.startsWith('/sys/') && !m.mountPoint.startsWith('/sys/fs/cgroup'));
+    expect(subs.length).toBeGreaterThan(0);
+    for (const m of subs) expect(m.options, m.mountPoint).toContain('ro');
+  });
+
+  it('sysctl in the container\'s own network namespace is written (owned by its user namespace)', async () => {
+    const b = await usernsBundle();
+    const hostValue = readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').trim();
+    b.config.linux.sysctl = { 'net.ipv4.ip_unprivileged_port_start': '81' };
+    const r = await probe(b, ['--read', '/proc/sys/net/ipv4/ip_unprivileged_port_start']);
+    expect(check(r, 'read', '/proc/sys/net/ipv4/ip_unprivileged_port_start').content?.trim()).toBe('81');
+    expect(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').trim()).toBe(hostValue);
+  });
+
+  it('a mapping without container id 0 fails naming the cause and leaves nothing behind', async () => {
+    const b = await usernsBundle();
+    b.config.linux.uidMappings = [{ containerID: 1, hostID: HOST_BASE, size: 1000 }];
+    b.write();
+    const id = newId('userns-bad');
+    const r = await runContainer(b, id);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/setresuid|user namespace/);
+    const list = await tsrun(['list', '-q']);
+    expect(list.stdout.split('\n')).not.toContain(id);
+  });
+
+  it('joins an existing user namespace by path and is root there with its capabilities', async () => {
+    const holder = await userNsHolder(200000);
+    const b = await makeBundle({ readonlyRoot: false });
+    b.config.linux.namespaces = [{ type: 'user', path: `/proc/${holder}/ns/user` }, { type: 'mount' }, { type: 'pid' }, { type: 'network' }];
+    delete b.config.hostname;
+    const caps = ['CAP_CHOWN', 'CAP_KILL'];
+    b.config.process.capabilities = { bounding: caps, effective: caps, permitted: caps };
+    const r = await probe(b, ['--read', '/proc/self/uid_map']);
+    expect(r.uid.real).toBe(0);
+    expect(r.ns.user).toBe(statSync(`/proc/${holder}/ns/user`).ino);
+    expect(r.caps.effective).toBe(capMask(caps));
+    expect(check(r, 'read', '/proc/self/uid_map').content?.trim().split(/\s+/)).toEqual(['0', '200000', '65536']);
+  });
+
+  it('an idmapped bind mount shows the mapped owner inside (mounts[].uidMappings)', async () => {
+    const b = await usernsBundle();
+    const data = join(b.dir, 'data');
+    mkdirSync(data);
+    // Owned by host uid/gid 1234: unmapped in the container's namespace unless the mount maps it.
+    writeFileSync(join(data, 'f'), 'x');
+    const { chownSync } = await import('node:fs');
+    chownSync(join(data, 'f'), 1234, 1234);
+    // runtime-spec config.md: the mapping converts ids of the source filesystem (containerID) to
+    // those of the mount (hostID): host 1234 -> 100234, which is 234 in the container's namespace.
+    const map = [{ containerID: 1000, hostID: HOST_BASE, size: 1000 }];
+    b.config.mounts.push({ destination: '/data', type: 'bind', source: data, options: ['bind'], uidMappings: map, gidMappings: map });
+    const out = await sh(b, 'stat -c %u:%g /data/f');
+    expect(out.trim()).toBe('234:234');
+  });
+
+  it('the idmap mount option maps the mount with the container\'s own mapping', async () => {
+    const b = await usernsBundle();
+    const data = join(b.dir, 'shared');
+    mkdirSync(data);
+    writeFileSync(join(data, 'f'), 'x');
+    const { chownSync } = await import('node:fs');
+    // Host-side owner 7 (outside the container's range): with `idmap` it appears as container id 7.
+    chownSync(join(data, 'f'), 7, 7);
+    b.config.mounts.push({ destination: '/shared', type: 'bind', source: data, options: ['bind', 'idmap'] });
+    const out = await sh(b, 'stat -c %u:%g /shared/f && touch /shared/new && stat -c %u:%g /shared/new');
+    expect(out.trim().split('\n')).toEqual(['7:7', '0:0']);
+    // Written through the mount as container root: owned by host uid 0 on disk.
+    expect(statSync(join(data, 'new')).uid).toBe(0);
+  });
+});
