@@ -117,7 +117,8 @@ export class V1Manager implements CgroupManager {
   killAll(signal: number): void {
     if (!this.dirs().some((d) => existsSync(d))) return; // already destroyed
     // Frozen, no process can fork a child that the pid list below misses (runc does the same).
-    const canFreeze = this.paths.freezer !== undefined && existsSync(this.paths.freezer);
+    // A paused container stays paused (kill of a paused container is allowed, as runc).
+    const canFreeze = this.paths.freezer !== undefined && existsSync(this.paths.freezer) && !this.frozen();
     if (canFreeze) this.freeze();
     try {
       signalPids(this.pids(), signal);
