@@ -168,6 +168,21 @@ describe.skipIf(!!skipReason)(`lifecycle${skipNote}`, () => {
     expect(r.code).toBe(3);
   });
 
+  // A process that exits immediately after start must not be mistaken for an init that died before
+  // start: repeated, since the window is small.
+  it('run of a process that exits at once returns its status every time (8 runs)', async () => {
+    const b = await makeBundle({ args: ['/bin/sh', '-c', 'exit 7'] });
+    const codes: Array<number | null> = [];
+    const errors: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const r = await runContainer(b);
+      codes.push(r.code);
+      if (r.stderr) errors.push(r.stderr.trim());
+    }
+    expect(errors).toEqual([]);
+    expect(codes).toEqual(Array(8).fill(7));
+  });
+
   it('run returns 0 and passes stdout through', async () => {
     const b = await makeBundle({ args: ['/bin/echo', 'hello-from-inside'] });
     const r = await runContainer(b);
