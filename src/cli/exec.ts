@@ -4,6 +4,7 @@
  * process's status. --detach: returns once the process runs (--pid-file names it).
  */
 
+import { closeSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import type { Container } from '../container/container.js';
 import type { CgroupState } from '../cgroups/types.js';
@@ -39,6 +40,7 @@ export function execOptions(ctx: CommandContext): ExecOptions {
     consoleSocket: str(p, 'console-socket'),
     preserveFds,
     cgroup: str(p, 'cgroup'),
+    ignorePaused: bool(p, 'ignore-paused'),
   };
 }
 
@@ -79,6 +81,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   const opts = execOptions(ctx);
   const deps = await realExecDeps();
   const { pidfd } = execInContainer(opts, deps);
-  if (opts.detach) return 0;
+  if (opts.detach) {
+    closeSync(pidfd);
+    return 0;
+  }
   return waitForeground(deps.native, pidfd);
 }

@@ -39,6 +39,8 @@ export interface ExecOptions {
   preserveFds: number;
   /** --cgroup [<controller>:]<path>. */
   cgroup?: string;
+  /** --ignore-paused: exec even into a frozen container (the process then starts frozen). */
+  ignorePaused?: boolean;
 }
 
 /** Everything exec needs from outside, injectable for unit tests. */
@@ -62,9 +64,11 @@ export interface Execed {
 }
 
 /** runc's wording for the statuses exec refuses. */
-function checkExecutable(c: Container): void {
-  const status = c.status();
+function checkExecutable(c: Container, ignorePaused: boolean): void {
+  // A string: 'paused' arrives with the cgroup freezer (pause/resume).
+  const status: string = c.status();
   if (status === 'stopped') throw new StatusError('cannot exec in a stopped container');
+  if (status === 'paused' && !ignorePaused) throw new StatusError('cannot exec in a paused container (use --ignore-paused to override)');
   if (status === 'creating') throw new StatusError('cannot exec in a container that is still being created');
 }
 
@@ -83,7 +87,7 @@ function execProcessSpec(opts: ExecOptions, defaults: ExecDefaults, deps: ExecDe
 /** Starts the process; on return it runs (or has been told to execve) inside the container. */
 export function execInContainer(opts: ExecOptions, deps: ExecDeps): Execed {
   const c = loadContainer(new Store(opts.root), opts.id);
-  checkExecutable(c);
+  checkExecutable(c, opts.ignorePaused ?? false);
   // Pins the init while the namespaces are joined through /proc/<pid>/ns: a recycled pid must
   // never lead the process into someone else's namespaces.
   const initPidfd = openVerifiedPidfd(deps.native, c.state.pid, c.state.pidStartTime);
