@@ -39,7 +39,8 @@ out=/dev/ttyS1
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 
 echo "@@VM-BOOTED uptime=$(uptime_s) kernel=$(uname -r)" >"$out"
-export TSRUN_BIN=/tsrun/bin/tsrun TSRUN_VM=1 TSRUN_VM_BUNDLE=/bundle
+# The results port is a tty: keep node from colouring what it prints there.
+export TSRUN_BIN=/tsrun/bin/tsrun TSRUN_VM=1 TSRUN_VM_BUNDLE=/bundle NODE_DISABLE_COLORS=1 NO_COLOR=1
 # Kernel command-line words with '=' that the kernel does not know arrive in init's environment.
 limit="${tsrun_suite_timeout:-240}"
 while read -r suite; do

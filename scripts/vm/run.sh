@@ -8,7 +8,8 @@
 # obtained (callers skip on this one only); 4 the VM did not finish (timeout, panic, crash).
 # --ensure-only installs qemu and fetches the kernel, then exits 0 or 3.
 # TSRUN_VM_CACHE: cache dir (default .vm-cache in the checkout); TSRUN_VM_TIMEOUT: hard limit (300 s);
-# TSRUN_VM_INITRD_FORMAT: cpio (default, boots faster under TCG) or gz.
+# TSRUN_VM_INITRD_FORMAT: gz (default), zst or cpio (uncompressed); TSRUN_VM_QEMU_ARGS: extra
+# qemu arguments (word-split), e.g. '-cpu max'.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -22,7 +23,7 @@ while [ $# -gt 0 ]; do
     --suite) [ $# -ge 2 ] || { echo "error: --suite needs a file" >&2; exit 2; }; suites+=("$2"); shift 2 ;;
     --timeout) [ $# -ge 2 ] || { echo "error: --timeout needs seconds" >&2; exit 2; }; limit="$2"; shift 2 ;;
     --ensure-only) ensure_only=1; shift ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "error: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -76,7 +77,7 @@ else
 fi
 [ "$ensure_only" -eq 0 ] || { log "ready: $(basename "$vmlinuz" .vmlinuz), $(qemu-system-x86_64 --version | head -n1)"; exit 0; }
 
-initrd="$cache/initrd.${TSRUN_VM_INITRD_FORMAT:-cpio}"
+initrd="$cache/initrd.${TSRUN_VM_INITRD_FORMAT:-gz}"
 "$here/build-initramfs.sh" "$initrd" "${suites[@]}"
 t1="$(now_ms)"
 
@@ -92,7 +93,7 @@ trap 'exit 130' INT TERM HUP
 # ttyS0 (console) and ttyS1 (results) both go to files: qemu never touches this script's stdio.
 timeout --kill-after=5 "$limit" qemu-system-x86_64 -accel tcg -m 2048 -smp 2 -nographic -no-reboot \
   -monitor none -serial "file:$work/console.log" -serial "file:$work/results.log" \
-  -kernel "$vmlinuz" -initrd "$initrd" \
+  -kernel "$vmlinuz" -initrd "$initrd" ${TSRUN_VM_QEMU_ARGS:-} \
   -append "console=ttyS0 quiet cgroup_no_v1=all panic=-1 tsrun_suite_timeout=$((limit > 30 ? limit - 20 : limit))" \
   </dev/null >"$work/qemu.out" 2>&1 &
 qemu_pid=$!
