@@ -1,0 +1,142 @@
+// `tsrun exec` beyond the black-box conformance suite: created containers, user namespaces,
+// seccomp and rlimits of the config, signal forwarding, preserved fds, cgroup placement and the
+// failure paths. Real containers, checked from inside with the probe.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  containerState, installCleanup, makeBundle, newId, parseProbe, pidAlive, skipNote, skipReason, testRoot, tsrun, tsrunBin,
+  waitFor, type Bundle,
+} from '../../conformance/lib/index.js';
+
+installCleanup();
+
+async function started(edit?: (b: Bundle) => void, start = true): Promise<{ id: string; pid: number; b: Bundle }> {
+  const b = await makeBundle({ args: ['/bin/sleep', '1000'] });
+  edit?.(b);
+  b.write();
+  const id = newId('exec');
+  const c = await tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir });
+  expect(c.stderr).toBe('');
+  expect(c.code).toBe(0);
+  if (start) expect((await tsrun(['start', id])).code).toBe(0);
+  const st = await containerState(id);
+  return { id, pid: st.pid!, b };
+}
+
+const nsOf = (pid: number, name: string): number => statSync(`/proc/${pid}/ns/${name}`).ino;
+const cgroupOf = (pid: number): string => readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+const userNsWorks = existsSync('/proc/self/ns/user') && readFileSync('/proc/sys/user/max_user_namespaces', 'utf8').trim() !== '0';
+
+describe.skipIf(!!skipReason)(`exec (integration)${skipNote}`, () => {
+  it('works on a created container, whose init keeps waiting for start', async () => {
+    const { id, pid } = await started(undefined, false);
+    const r = parseProbe(await tsrun(['exec', id, '/bin/probe']));
+    expect(r.ns.pid).toBe(nsOf(pid, 'pid'));
+    expect(r.ns.mnt).toBe(nsOf(pid, 'mnt'));
+    expect((await containerState(id)).status).toBe('created');
+  });
+
+  it('the container keeps running after the exec\'d process exits, and exec leaves no process behind', async () => {
+    const { id, pid } = await started();
+    const pidFile = join(testRoot(), `${id}.pid`);
+    expect((await tsrun(['exec', '--pid-file', pidFile, id, '/bin/true'])).code).toBe(0);
+    const epid = Number(readFileSync(pidFile, 'utf8'));
+    expect(await waitFor(() => !pidAlive(epid), 3000)).toBe(true);
+    expect((await containerState(id)).status).toBe('running');
+    expect(pidAlive(pid)).toBe(true);
+  });
+
+  it.skipIf(!userNsWorks)(`joins the container's user namespace and is its root${userNsWorks ? '' : ' (skipped: no user namespaces)'}`, async () => {
+    const { id, pid } = await started((b) => {
+      b.config.linux.namespaces.push({ type: 'user' });
+      b.config.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      b.config.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    });
+    const pidFile = join(testRoot(), `${id}.pid`);
+    const r = parseProbe(await tsrun(['exec', '--pid-file', pidFile, id, '/bin/probe']));
+    expect(r.ns.user).toBe(nsOf(pid, 'user'));
+    expect(r.ns.user).not.toBe(nsOf(process.pid, 'user'));
+    expect(r.uid.effective).toBe(0);
+    // Seen from the host, uid 0 of the container is host uid 100000 (the mapping).
+    const epid = Number(readFileSync(pidFile, 'utf8'));
+    expect(epid).toBeGreaterThan(0);
+    const u = parseProbe(await tsrun(['exec', '--user', '1000:1000', id, '/bin/probe']));
+    expect(u.uid.effective).toBe(1000);
+  });
+
+  it('gets the config\'s seccomp filter and rlimits, not tsrun\'s', async () => {
+    const { id } = await started((b) => {
+      b.config.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 123, hard: 456 }];
+      (b.config.linux as Record<string, unknown>).seccomp = {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
+      };
+    });
+    const r = parseProbe(await tsrun(['exec', id, '/bin/probe']));
+    expect(r.seccomp).toBe(2);
+    expect(r.rlimits.RLIMIT_NOFILE).toEqual({ soft: '123', hard: '456' });
+    const m = await tsrun(['exec', id, '/bin/mkdir', '/tmp/x']);
+    expect(m.code).not.toBe(0);
+    expect(m.stderr).toMatch(/not permitted/i);
+  });
+
+  it('forwards signals to the foreground process and exits 128+N', async () => {
+    const { id } = await started();
+    const pidFile = join(testRoot(), `${id}.fg.pid`);
+    const child = spawn(tsrunBin, ['--root', testRoot(), 'exec', '--pid-file', pidFile, id, '/bin/sleep', '100'], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    expect(await waitFor(() => existsSync(pidFile), 10000)).toBe(true);
+    const epid = Number(readFileSync(pidFile, 'utf8'));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(128 + 15);
+    expect(await waitFor(() => !pidAlive(epid), 3000)).toBe(true);
+  });
+
+  it('--preserve-fds hands fd 3 on, and only it', async () => {
+    const { id } = await started();
+    const extra = openSync('/dev/null', 'r');
+    try {
+      const r = parseProbe(await tsrun(['exec', '--preserve-fds', '1', id, '/bin/probe'], { extraFds: [extra, extra] }));
+      expect(Object.keys(r.fds).sort()).toEqual(['0', '1', '2', '3']);
+      expect(r.fds['3']).toBe('/dev/null');
+    } finally {
+      closeSync(extra);
+    }
+  });
+
+  it('runs in the cgroup of the container\'s init', async () => {
+    const { id, pid, b } = await started();
+    const pidFile = join(b.dir, 'exec.pid');
+    expect((await tsrun(['exec', '-d', '--pid-file', pidFile, id, '/bin/sleep', '1000'])).code).toBe(0);
+    const epid = Number(readFileSync(pidFile, 'utf8'));
+    expect(cgroupOf(epid)).toBe(cgroupOf(pid));
+  });
+
+  it('a bad process.json is refused naming the field, and nothing starts', async () => {
+    const { id, b } = await started();
+    const file = join(b.dir, 'process.json');
+    writeFileSync(file, JSON.stringify({ args: ['/bin/true'], cwd: 'relative' }));
+    const r = await tsrun(['exec', '--process', file, id]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('process.json');
+    expect(r.stderr).toContain('/cwd');
+    const missing = await tsrun(['exec', '--process', join(b.dir, 'nope.json'), id]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('nope.json');
+  });
+
+  it('exec without a command, into a missing container, or with a non-numeric --user refuses cleanly', async () => {
+    const { id } = await started();
+    const noCmd = await tsrun(['exec', id]);
+    expect(noCmd.code).not.toBe(0);
+    expect(noCmd.stderr).toMatch(/command/);
+    const gone = await tsrun(['exec', 'no-such-container', '/bin/true']);
+    expect(gone.code).not.toBe(0);
+    expect(gone.stderr).toContain('container does not exist');
+    const badUser = await tsrun(['exec', '--user', 'root', id, '/bin/true']);
+    expect(badUser.code).not.toBe(0);
+    expect(badUser.stderr).toContain('parsing root as int for uid failed');
+  });
+});
