@@ -50,7 +50,7 @@ describe.skipIf(!!skipReason)(`exec (integration)${skipNote}`, () => {
 
   it.skipIf(!userNsWorks)(`joins the container's user namespace and is its root${userNsWorks ? '' : ' (skipped: no user namespaces)'}`, async () => {
     const { id, pid } = await started((b) => {
-      b.config.linux.namespaces.push({ type: 'user' });
+      (b.config.linux.namespaces ??= []).push({ type: 'user' });
       b.config.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
       b.config.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
     });
