@@ -9,6 +9,7 @@ import {
   containerState, installCleanup, makeBundle, newId, parseProbe, pidAlive, skipNote, skipReason, testRoot, tsrun, tsrunBin,
   waitFor, type Bundle,
 } from '../../conformance/lib/index.js';
+import { findCommand } from '../../src/cli/commands.js';
 
 installCleanup();
 
@@ -27,6 +28,7 @@ async function started(edit?: (b: Bundle) => void, start = true): Promise<{ id: 
 
 const nsOf = (pid: number, name: string): number => statSync(`/proc/${pid}/ns/${name}`).ino;
 const cgroupOf = (pid: number): string => readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+const pauseImplemented = !findCommand('pause')?.notImplemented;
 const userNsWorks = existsSync('/proc/self/ns/user') && readFileSync('/proc/sys/user/max_user_namespaces', 'utf8').trim() !== '0';
 
 describe.skipIf(!!skipReason)(`exec (integration)${skipNote}`, () => {
@@ -80,6 +82,32 @@ describe.skipIf(!!skipReason)(`exec (integration)${skipNote}`, () => {
     const m = await tsrun(['exec', id, '/bin/mkdir', '/tmp/x']);
     expect(m.code).not.toBe(0);
     expect(m.stderr).toMatch(/not permitted/i);
+  });
+
+  it('joins the container\'s time namespace: its clock offsets apply', async () => {
+    const { id, pid } = await started((b) => {
+      (b.config.linux.namespaces ??= []).push({ type: 'time' });
+      (b.config.linux as Record<string, unknown>).timeOffsets = { monotonic: { secs: 86400, nanosecs: 0 } };
+    });
+    const before = Number(process.hrtime.bigint()) / 1e9;
+    const r = parseProbe(await tsrun(['exec', id, '/bin/probe']));
+    expect(r.ns.time).toBe(nsOf(pid, 'time'));
+    expect(r.clock.monotonic - before).toBeGreaterThan(86400 - 1);
+    expect(r.clock.monotonic - before).toBeLessThan(86400 + 20);
+  });
+
+  it.skipIf(!pauseImplemented)(`a paused container refuses exec${pauseImplemented ? '' : ' (skipped: pause not implemented yet)'}`, async () => {
+    const { id } = await started();
+    const p = await tsrun(['pause', id]);
+    expect(p.stderr).toBe('');
+    expect(p.code).toBe(0);
+    try {
+      const r = await tsrun(['exec', id, '/bin/true']);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('cannot exec in a paused container');
+    } finally {
+      await tsrun(['resume', id]);
+    }
   });
 
   it('forwards signals to the foreground process and exits 128+N', async () => {
