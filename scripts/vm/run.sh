@@ -45,7 +45,11 @@ fi
 mkdir -p "$cache"
 exec 9>"$cache/.lock"
 # One VM run per cache at a time: runs share the kernel and the initramfs file.
-flock -w "$limit" 9 || { log "another VM run holds $cache/.lock"; exit 4; }
+if ! flock -n 9; then
+  log "waiting for another VM run (holding $cache/.lock)"
+  flock -w "$limit" 9 || { log "gave up waiting for $cache/.lock after ${limit}s"; exit 4; }
+  t0="$(now_ms)"
+fi
 
 # The newest versioned linux-image-*-cloud-amd64 (not the meta, -dbg or -unsigned packages).
 newest_kernel_pkg() {
@@ -83,23 +87,42 @@ t1="$(now_ms)"
 
 work="$(mktemp -d /tmp/tsrun-vm-run.XXXXXX)"
 qemu_pid=""
+watchdog_pid=""
 cleanup() {
-  if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then kill -KILL "$qemu_pid" 2>/dev/null || true; fi
+  [ -z "$watchdog_pid" ] || kill "$watchdog_pid" 2>/dev/null || true
+  [ -z "$qemu_pid" ] || kill -KILL "$qemu_pid" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 : >"$work/console.log"; : >"$work/results.log"
 # ttyS0 (console) and ttyS1 (results) both go to files: qemu never touches this script's stdio.
-timeout --kill-after=5 "$limit" qemu-system-x86_64 -accel tcg -m 2048 -smp 2 -nographic -no-reboot \
+# qemu is this script's own child (not under timeout(1), which would put it in another process
+# group and survive a SIGKILL of its parent), so cleanup and a caller killing our group reach it.
+qemu-system-x86_64 -accel tcg -m 2048 -smp 2 -nographic -no-reboot -nic none -vga none \
   -monitor none -serial "file:$work/console.log" -serial "file:$work/results.log" \
   -kernel "$vmlinuz" -initrd "$initrd" ${TSRUN_VM_QEMU_ARGS:-} \
   -append "console=ttyS0 quiet cgroup_no_v1=all panic=-1 tsrun_suite_timeout=$((limit > 30 ? limit - 20 : limit))" \
   </dev/null >"$work/qemu.out" 2>&1 &
 qemu_pid=$!
+# The hard limit: CI must never hang on a wedged guest.
+watchdog() {
+  local nap
+  trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+  sleep "$limit" & nap=$!; wait "$nap"
+  touch "$work/timed-out"
+  kill -TERM "$qemu_pid" || return 0
+  sleep 5 & nap=$!; wait "$nap"
+  kill -KILL "$qemu_pid"
+}
+watchdog >/dev/null 2>&1 &
+watchdog_pid=$!
 qemu_status=0
 wait "$qemu_pid" || qemu_status=$?
 qemu_pid=""
+kill "$watchdog_pid" 2>/dev/null || true
+wait "$watchdog_pid" 2>/dev/null || true
+watchdog_pid=""
 t2="$(now_ms)"
 
 tr -d '\r' <"$work/results.log" >"$work/results.txt"
@@ -118,7 +141,7 @@ for suite in "${suites[@]}"; do
   fi
 done
 if ! grep -q '^@@VM-DONE' "$work/results.txt"; then
-  [ "$qemu_status" -ne 124 ] || log "qemu killed after the ${limit}s limit"
+  [ ! -e "$work/timed-out" ] || log "qemu killed after the ${limit}s limit"
   log "VM did not finish (qemu exit $qemu_status); console tail:"
   tr -d '\r' <"$work/console.log" | tail -n 40 >&2
   cat "$work/qemu.out" >&2
