@@ -15,6 +15,8 @@
         "addon/src/fdops.cc",
         "addon/src/pidfd.cc",
         "addon/src/seccomp.cc",
+        "addon/src/bpf.cc",
+        "addon/src/eventfd.cc",
       ],
       "include_dirs": ["<!@(node -p \"require('node-addon-api').include\")", "addon"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

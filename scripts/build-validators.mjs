@@ -14,8 +14,9 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'src', 'spec', 'generated');
 
 const targets = [
-  // validateProcess checks a process.json (exec --process) against the config schema's process.
-  { schema: 'config.schema.json', module: 'config-validator', fn: 'validateConfig', extra: { validateProcess: '#/definitions/process' } },
+  // validateProcess checks a process.json (exec --process) against the config schema's process;
+  // validateResources the linux.resources JSON `update --resources` reads.
+  { schema: 'config.schema.json', module: 'config-validator', fn: 'validateConfig', extra: { validateProcess: '#/definitions/process', validateResources: '#/definitions/resources' } },
   { schema: 'state.schema.json', module: 'state-validator', fn: 'validateState' },
   { schema: 'features.schema.json', module: 'features-validator', fn: 'validateFeatures' },
 ];

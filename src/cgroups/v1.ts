@@ -16,8 +16,10 @@ import { v1Writes } from './resources-v1.js';
 import { v2Ancestors, applyWrite, pidsRecursive, readNumber, readOptional, readText, removeCgroup, signalPids, waitFor, writeFile } from './fsops.js';
 import { v1Stats } from './stats.js';
 
-/** The controllers tsrun manages; named hierarchies such as name=systemd belong to the host. */
-const CONTROLLERS = ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'blkio', 'pids', 'hugetlb', 'net_cls', 'net_prio', 'rdma', 'perf_event', 'misc'];
+/** The hierarchies the container joins. Of the named ones only name=systemd, as runc (its fs
+ *  driver joins it so systemd-aware tools see the container's cgroup): no limits are written there,
+ *  only the container's own directory is made and removed. Other named hierarchies are the host's. */
+const CONTROLLERS = ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'blkio', 'pids', 'hugetlb', 'net_cls', 'net_prio', 'rdma', 'perf_event', 'misc', 'name=systemd'];
 
 export function v1Layout(inner: InnerPath, own: Map<string, string>, fakeRoot: string | undefined, hybrid: boolean): Record<string, string> {
   const paths: Record<string, string> = {};

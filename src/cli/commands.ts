@@ -63,7 +63,15 @@ export const COMMANDS: readonly CommandDef[] = [
     description: `Where "<container-id>" is the name for the instance of the container.\n\nEXAMPLE:\nFor example, if the container id is "ubuntu01" and runc list currently shows the\nstatus of "ubuntu01" as "stopped" the following will delete resources held for\n"ubuntu01" removing "ubuntu01" from the runc list of containers:\n\n       # tsrun delete ubuntu01`,
     flags: [{ name: 'force', aliases: ['f'], kind: 'bool', usage: 'Forcibly deletes the container if it is still running (uses SIGKILL)' }],
   },
-  notImplemented('events', 'display container events such as OOM notifications, cpu, memory, and IO usage statistics'),
+  {
+    name: 'events', summary: 'display container events such as OOM notifications, cpu, memory, and IO usage statistics',
+    argsUsage: ID_ARG, minArgs: 1, maxArgs: 1,
+    description: 'Where "<container-id>" is the name for the instance of the container.\n\nDESCRIPTION:\n   The events command displays information about the container. By default the\ninformation is displayed once every 5 seconds.',
+    flags: [
+      { name: 'interval', kind: 'string', usage: 'set the stats collection interval', defaultText: '5s' },
+      { name: 'stats', kind: 'bool', usage: "display the container's stats then exit" },
+    ],
+  },
   {
     name: 'exec', summary: 'execute new process inside the container',
     argsUsage: '<container-id> <command> [command options]  || -p process.json <container-id>',
@@ -107,10 +115,23 @@ export const COMMANDS: readonly CommandDef[] = [
       { name: 'quiet', aliases: ['q'], kind: 'bool', usage: 'display only container IDs' },
     ],
   },
-  notImplemented('pause', 'pause suspends all processes inside the container'),
-  notImplemented('ps', 'ps displays the processes running inside a container'),
+  {
+    name: 'pause', summary: 'pause suspends all processes inside the container', argsUsage: ID_ARG, minArgs: 1, maxArgs: 1,
+    description: 'Where "<container-id>" is the name for the instance of the container to be\npaused. \n\nEXAMPLE:\nFor example, if the container id is "ubuntu01" the following will pause it:\n\n       # tsrun pause ubuntu01',
+    flags: [],
+  },
+  {
+    // Words after the id are ps options (`tsrun ps <id> -ef`): flags end at the first positional.
+    name: 'ps', summary: 'ps displays the processes running inside a container', argsUsage: '<container-id> [ps options]',
+    minArgs: 1, maxArgs: Infinity, stopAtPositional: true,
+    flags: [{ name: 'format', aliases: ['f'], kind: 'string', usage: 'select one of: table or json', defaultText: '"table"' }],
+  },
   notImplemented('restore', 'restore a container from a previous checkpoint'),
-  notImplemented('resume', 'resumes all processes that have been previously paused'),
+  {
+    name: 'resume', summary: 'resumes all processes that have been previously paused', argsUsage: ID_ARG, minArgs: 1, maxArgs: 1,
+    description: 'Where "<container-id>" is the name for the instance of the container to be\nresumed.\n\nEXAMPLE:\nFor example, if the container id is "ubuntu01" the following will resume it:\n\n       # tsrun resume ubuntu01',
+    flags: [],
+  },
   {
     name: 'run', summary: 'create and run a container', argsUsage: ID_ARG, minArgs: 1, maxArgs: 1,
     description: `${ID_NOTE}\n\nDESCRIPTION:\n   The run command creates an instance of a container for a bundle. The bundle\nis a directory with a specification file named "config.json" and a root\nfilesystem.`,
@@ -140,7 +161,27 @@ export const COMMANDS: readonly CommandDef[] = [
     description: 'Where "<container-id>" is your name for the instance of the container.\n\nDESCRIPTION:\n   The state command outputs current state information for the\ninstance of a container.',
     flags: [],
   },
-  notImplemented('update', 'update container resource constraints'),
+  {
+    name: 'update', summary: 'update container resource constraints', argsUsage: ID_ARG, minArgs: 1, maxArgs: 1,
+    description: 'The data can be read from a file or the standard input, the\naccepted format is as follow (unchanged values can be omitted):\n\n{\n  "memory": {\n    "limit": 0,\n    "reservation": 0,\n    "swap": 0,\n    "checkBeforeUpdate": true\n  },\n  "cpu": {\n    "shares": 0,\n    "quota": 0,\n    "period": 0,\n    "realtimeRuntime": 0,\n    "realtimePeriod": 0,\n    "cpus": "",\n    "mems": ""\n  },\n  "blockIO": {\n    "weight": 0\n  },\n  "pids": {\n    "limit": 0\n  }\n}\n\nNote: if data is to be read from a file or the standard input, all\nother options are ignored.',
+    flags: [
+      { name: 'resources', aliases: ['r'], kind: 'string', usage: "path to the file containing the resources to update or '-' to read from the standard input" },
+      { name: 'blkio-weight', kind: 'int', usage: 'Specifies per cgroup weight, range is from 10 to 1000', defaultText: '0' },
+      { name: 'cpu-period', kind: 'string', usage: 'CPU CFS period to be used for hardcapping (in usecs). 0 to use system default' },
+      { name: 'cpu-quota', kind: 'string', usage: 'CPU CFS hardcap limit (in usecs). Allowed cpu time in a given period' },
+      { name: 'cpu-rt-period', kind: 'string', usage: 'CPU realtime period to be used for hardcapping (in usecs). 0 to use system default' },
+      { name: 'cpu-rt-runtime', kind: 'string', usage: 'CPU realtime hardcap limit (in usecs). Allowed cpu time in a given period' },
+      { name: 'cpu-share', kind: 'string', usage: 'CPU shares (relative weight vs. other containers)' },
+      { name: 'cpuset-cpus', kind: 'string', usage: 'CPU(s) to use' },
+      { name: 'cpuset-mems', kind: 'string', usage: 'Memory node(s) to use' },
+      { name: 'memory', kind: 'string', usage: 'Memory limit (in bytes)' },
+      { name: 'memory-reservation', kind: 'string', usage: 'Memory reservation or soft_limit (in bytes)' },
+      { name: 'memory-swap', kind: 'string', usage: "Total memory usage (memory + swap); set '-1' to enable unlimited swap" },
+      { name: 'pids-limit', kind: 'int', usage: 'Maximum number of pids allowed in the container', defaultText: '0' },
+      { name: 'l3-cache-schema', kind: 'string', usage: 'The string of Intel RDT/CAT L3 cache schema' },
+      { name: 'mem-bw-schema', kind: 'string', usage: 'The string of Intel RDT/MBA memory bandwidth schema' },
+    ],
+  },
 ];
 
 export function findCommand(name: string): CommandDef | undefined {

@@ -2,6 +2,7 @@
 
 import { UsageError } from '../errors.js';
 import { SocketChannel, hostPlanContext, type CreateDeps, type CreateOptions } from '../process/parent.js';
+import { setupCgroup } from '../process/cgroup-setup.js';
 import { bool, int, str } from './args.js';
 import type { CommandContext } from './dispatch.js';
 
@@ -35,5 +36,6 @@ export async function realCreateDeps(): Promise<CreateDeps> {
     buildPlan,
     hostContext: () => hostPlanContext(nat),
     channel: (fd) => new SocketChannel(fd),
+    cgroup: (spec, id) => setupCgroup(spec, id, nat),
   };
 }

@@ -104,14 +104,19 @@ async function load(name: string): Promise<CommandModule> {
   switch (name) {
     case 'create': return import('./create.js');
     case 'delete': return import('./delete.js');
+    case 'events': return import('./events.js');
     case 'exec': return import('./exec.js');
     case 'features': return import('./features.js');
     case 'kill': return import('./kill.js');
     case 'list': return import('./list.js');
+    case 'pause': return import('./pause.js');
+    case 'ps': return import('./ps.js');
+    case 'resume': return import('./resume.js');
     case 'run': return import('./run.js');
     case 'spec': return import('./spec.js');
     case 'start': return import('./start.js');
     case 'state': return import('./state.js');
+    case 'update': return import('./update.js');
     default: throw new UsageError(`No help topic for '${name}'`);
   }
 }

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { isAlive } from '../process/procfs.js';
 import { deriveStatus, type Status, type StatusFacts } from './status.js';
+import { isFrozen } from './cgroup.js';
 import type { StateFile, Store } from './store.js';
 
 /** runtime-spec runtime.md "State". */
@@ -44,9 +45,11 @@ export class Container {
 
   facts(): StatusFacts {
     const s = this.state;
+    const initAlive = isAlive(s.pid, s.pidStartTime);
     return {
       phase: s.phase,
-      initAlive: isAlive(s.pid, s.pidStartTime),
+      initAlive,
+      frozen: initAlive && isFrozen(s),
       creatorAlive: s.creatorPid === process.pid || isAlive(s.creatorPid, s.creatorStartTime),
       fifoExists: existsSync(this.store.fifoPath(s.id)),
     };

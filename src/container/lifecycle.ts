@@ -12,6 +12,7 @@ import type { Native } from '../native/types.js';
 import { isAlive, listPids, pidNamespaceOf, readStat, startTimeOf } from '../process/procfs.js';
 import { Container, loadContainer } from './container.js';
 import { checkAction } from './status.js';
+import { killCgroup, managerOf, teardownCgroup } from './cgroup.js';
 import { CorruptStateError, type Store } from './store.js';
 
 const SIGKILL = 9;
@@ -53,6 +54,12 @@ function sendSignal(nat: Native, pidfd: number, sig: number): boolean {
 /** Signal the init, or with `all` every process in the container's pid namespace. */
 export function signalContainer(nat: Native, c: Container, sig: number, all: boolean): void {
   const { pid, pidStartTime } = c.state;
+  const cg = all ? managerOf(c.state) : null;
+  if (cg) {
+    // Every process in the cgroup, found by the kernel's accounting (v2 cgroup.kill for SIGKILL).
+    cg.killAll(sig);
+    return;
+  }
   if (all) {
     const ns = pidNamespaceOf(pid);
     if (ns !== null && ns !== pidNamespaceOf('self')) {
@@ -147,6 +154,8 @@ export function killAndWait(nat: Native, c: Container, timeoutMs = 10000): void 
 /** Remove a stopped container and run its poststop hooks (failures are warnings). */
 export function destroyContainer(c: Container): void {
   const state = c.ociStateJson('stopped');
+  // Before the state goes: a cgroup that cannot be removed yet leaves a container delete can retry.
+  teardownCgroup(c.state);
   c.store.remove(c.id);
   runHooksWarnOnly('poststop', c.state.hooks.poststop, state);
 }
@@ -177,6 +186,7 @@ export function deleteContainer(nat: Native, store: Store, id: string, force: bo
     const status = c.status();
     if (status !== 'stopped') {
       checkAction(force ? 'forceDelete' : 'delete', status, id);
+      killCgroup(c.state);
       killAndWait(nat, c);
     }
     destroyContainer(c);

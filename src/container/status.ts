@@ -9,7 +9,7 @@
 
 import { StatusError } from '../errors.js';
 
-export type Status = 'creating' | 'created' | 'running' | 'stopped';
+export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 export type Phase = 'creating' | 'created';
 
 export interface StatusFacts {
@@ -17,6 +17,8 @@ export interface StatusFacts {
   initAlive: boolean;
   creatorAlive: boolean;
   fifoExists: boolean;
+  /** The container's cgroup is frozen (`pause`): a live init then reads as paused. */
+  frozen?: boolean;
 }
 
 export function deriveStatus(f: StatusFacts): Status {
@@ -26,10 +28,11 @@ export function deriveStatus(f: StatusFacts): Status {
     return f.creatorAlive ? 'creating' : 'stopped';
   }
   if (!f.initAlive) return 'stopped';
+  if (f.frozen) return 'paused';
   return f.fifoExists ? 'created' : 'running';
 }
 
-export type Action = 'start' | 'kill' | 'delete' | 'forceDelete' | 'state';
+export type Action = 'start' | 'kill' | 'delete' | 'forceDelete' | 'state' | 'pause' | 'resume';
 
 /** null: allowed. A string: the error (`%id` replaced by the container id). */
 type Verdict = string | null;
@@ -41,6 +44,8 @@ export const TRANSITIONS: Readonly<Record<Status, Readonly<Record<Action, Verdic
     delete: 'cannot delete container %id that is not stopped: creating',
     forceDelete: null,
     state: null,
+    pause: 'container not running',
+    resume: 'container not paused',
   },
   created: {
     start: null,
@@ -48,6 +53,8 @@ export const TRANSITIONS: Readonly<Record<Status, Readonly<Record<Action, Verdic
     delete: 'cannot delete container %id that is not stopped: created',
     forceDelete: null,
     state: null,
+    pause: null,
+    resume: 'container not paused',
   },
   running: {
     start: 'cannot start an already running container',
@@ -55,6 +62,19 @@ export const TRANSITIONS: Readonly<Record<Status, Readonly<Record<Action, Verdic
     delete: 'cannot delete container %id that is not stopped: running',
     forceDelete: null,
     state: null,
+    pause: null,
+    resume: 'container not paused',
+  },
+  // runc: a paused container may be signalled (the signal is delivered on resume, SIGKILL by
+  // delete --force which thaws it), not started, and deleted only with --force.
+  paused: {
+    start: 'cannot start a container in the paused state',
+    kill: null,
+    delete: 'cannot delete container %id that is not stopped: paused',
+    forceDelete: null,
+    state: null,
+    pause: 'container not running',
+    resume: null,
   },
   stopped: {
     start: 'cannot start a container that has stopped',
@@ -62,6 +82,8 @@ export const TRANSITIONS: Readonly<Record<Status, Readonly<Record<Action, Verdic
     delete: null,
     forceDelete: null,
     state: null,
+    pause: 'container not running',
+    resume: 'container not paused',
   },
 };
 

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { NotFoundError, TsrunError } from '../errors.js';
 import type { Native } from '../native/types.js';
 import type { HookSpec } from '../hooks.js';
+import type { CgroupState } from '../cgroups/types.js';
 import type { ExecDefaults } from '../spec/exec-plan.js';
 import type { Phase } from './status.js';
 import { validateId } from './id.js';
@@ -43,6 +44,8 @@ export interface StateFile {
   created: string;
   owner: string;
   hooks: { poststart: HookSpec[]; poststop: HookSpec[] };
+  /** The container's cgroup directories (src/cgroups loadManager); absent when create made none. */
+  cgroup?: CgroupState;
   /** The config's process, namespaces, seccomp and personality, for `tsrun exec` (absent in
    *  states written before exec existed: exec then reads the bundle's config.json). */
   exec?: ExecDefaults;

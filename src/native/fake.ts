@@ -121,6 +121,12 @@ export class FakeNative implements Native {
   connectUnix(path: string): number {
     return this.run('connectUnix', [path], () => this.fd());
   }
+  loadDeviceProgram(insns: Buffer, cgroupFd: number): void {
+    this.run('loadDeviceProgram', [insns, cgroupFd], () => undefined);
+  }
+  eventfd(nonBlocking: boolean): number {
+    return this.run('eventfd', [nonBlocking], () => this.fd());
+  }
   /** Default: one SECCOMP_RET_ALLOW record, no flags (NEW_LISTENER when the profile has a listener). */
   compileSeccomp(profile: SeccompProfile): CompiledSeccomp {
     return this.run('compileSeccomp', [profile], () => ({

@@ -19,6 +19,8 @@ import { compileForPlan } from '../seccomp/index.js';
 import { execDefaults } from '../spec/exec-plan.js';
 import { cgroupMode, cgroupV1Hierarchies, inUserNamespace, lastCap, startTimeOf, userName } from './procfs.js';
 import { userNsSpawnOptions } from './idmap.js';
+import { destroyQuietly } from './cgroup-setup.js';
+import type { CgroupManager } from '../cgroups/manager.js';
 import { ProtocolCursor, decodeChildMessage, encodeFrame, MAX_FRAME, type ChildMessage, type ParentMessage } from './protocol.js';
 
 /** O_PATH: a handle on the fifo that does not open it (opening would block without a reader). */
@@ -98,6 +100,9 @@ export interface CreateDeps {
   buildPlan(spec: Spec, ctx: PlanContext): BuiltPlan;
   hostContext(): Omit<PlanContext, 'bundle' | 'noPivot'>;
   channel(fd: number): SyncChannel;
+  /** Makes and limits the container's cgroup (cgroup-setup.ts setupCgroup); unit tests leave it
+   *  out and get no cgroup. */
+  cgroup?(spec: Spec, id: string): CgroupManager;
 }
 
 export interface Created {
@@ -162,12 +167,18 @@ export function createContainer(opts: CreateOptions, deps: CreateDeps): Created 
   store.createDir(opts.id);
   let lock: { release(): void } | null = null;
   let pidfd = -1;
+  let cg: CgroupManager | undefined;
   try {
     lock = store.lock(opts.id, deps.native, true);
     const container = new Container(store, initialState(opts, spec, bundle, plan));
+    cg = deps.cgroup?.(spec, opts.id);
+    if (cg) container.state.cgroup = cg.toState();
     container.save();
-    const spawned = spawn(container, plan, opts, deps);
+    const spawned = spawn(container, plan, opts, deps, cg);
     pidfd = spawned.pidfd;
+    // v1 (or a kernel without CLONE_INTO_CGROUP): joined before the first sync message, so
+    // oci-init runs no container code outside the cgroup.
+    if (cg && !spawned.intoCgroup) cg.addProcess(container.state.pid);
     logDebug(`create ${opts.id}: oci-init is pid ${container.state.pid} (clone flags 0x${plan.spawn.cloneFlags.toString(16)})`);
     exchange(container, spec, plan, deps.channel(spawned.parentSock));
     container.state.phase = 'created';
@@ -176,6 +187,7 @@ export function createContainer(opts: CreateOptions, deps: CreateDeps): Created 
     return { container, pidfd };
   } catch (e) {
     abandon(store, opts.id, pidfd, deps.native);
+    if (cg) destroyQuietly(cg);
     throw e;
   } finally {
     lock?.release();
@@ -204,17 +216,18 @@ interface SpawnFds {
   fifo: number;
   joins: { fd: number; nstype: number }[];
   pidNs: number;
+  cgroup: number;
 }
 
 function closeAll(f: Partial<SpawnFds>): void {
-  for (const fd of [f.childSock, f.fifo, f.pidNs, ...(f.joins ?? []).map((j) => j.fd)]) {
+  for (const fd of [f.childSock, f.fifo, f.pidNs, f.cgroup, ...(f.joins ?? []).map((j) => j.fd)]) {
     if (fd !== undefined && fd >= 0) closeSync(fd);
   }
 }
 
 /** Spawns oci-init (libuv opens every fd O_CLOEXEC: only `fds` reach it); records its pid and
  *  start time; returns its pidfd and the parent's end of the sync socket. */
-function spawn(container: Container, plan: BuiltPlan, opts: CreateOptions, deps: CreateDeps): { pidfd: number; parentSock: number } {
+function spawn(container: Container, plan: BuiltPlan, opts: CreateOptions, deps: CreateDeps, cg?: CgroupManager): { pidfd: number; parentSock: number; intoCgroup: boolean } {
   const nat = deps.native;
   const sp = plan.spawn;
   const fifoPath = container.store.fifoPath(container.id);
@@ -229,6 +242,7 @@ function spawn(container: Container, plan: BuiltPlan, opts: CreateOptions, deps:
     [parentSock, fds.childSock] = nat.socketPair();
     for (const j of sp.joinInChild) fds.joins!.push({ fd: openSync(j.path, C.O_RDONLY), nstype: j.nstype });
     fds.pidNs = sp.pidNamespacePath !== null ? openSync(sp.pidNamespacePath, C.O_RDONLY) : -1;
+    fds.cgroup = cg ? cg.openForClone() : -1;
     const n = opts.preserveFds;
     const preserved = Array.from({ length: n }, (_, i) => 3 + i);
     const res = nat.spawnInit({
@@ -238,7 +252,7 @@ function spawn(container: Container, plan: BuiltPlan, opts: CreateOptions, deps:
       unshareFlags: sp.unshareFlags,
       joinInChild: fds.joins!,
       pidNamespaceFd: fds.pidNs,
-      cgroupFd: -1,
+      cgroupFd: fds.cgroup,
       fds: [0, 1, 2, ...preserved, fds.childSock, fds.fifo],
       // The init must outlive `tsrun create`: no parent-death signal.
       pdeathSignal: 0,
@@ -246,7 +260,7 @@ function spawn(container: Container, plan: BuiltPlan, opts: CreateOptions, deps:
     });
     container.state.pid = res.pid;
     container.state.pidStartTime = startTimeOf(res.pid) ?? '';
-    const out = { pidfd: res.pidfd, parentSock };
+    const out = { pidfd: res.pidfd, parentSock, intoCgroup: res.intoCgroup };
     parentSock = -1;
     return out;
   } finally {

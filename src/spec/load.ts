@@ -12,11 +12,11 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, TsrunError, describe } from '../errors.js';
-import { validateConfig, validateProcess } from './generated/config-validator.js';
+import { validateConfig, validateProcess, validateResources } from './generated/config-validator.js';
 import type { SchemaError, Validator } from './generated/config-validator.js';
 import { validateFeatures } from './generated/features-validator.js';
 import { validateState as validateStateSchema } from './generated/state-validator.js';
-import type { Process, Spec, State } from './types.js';
+import type { LinuxResources, Process, Spec, State } from './types.js';
 import { pointerToken, processProblems, semanticProblems } from './validate.js';
 
 /** Reads and validates <bundleDir>/config.json; `bundle` is the absolute bundle path. */
@@ -75,6 +75,14 @@ export function parseProcess(text: string, file: string): Process {
   const semantic = bestEffort(schema, () => processProblems(doc as Process));
   if (schema.length + semantic.length > 0) throw new ConfigError(file, [...schema, ...semantic]);
   return doc as Process;
+}
+
+/** Parses and schema-checks a linux.resources object (`update --resources`, as dockerd sends it). */
+export function parseResources(text: string, file: string): LinuxResources {
+  const doc = parseJson(text, file);
+  const schema = schemaProblems(validateResources, doc);
+  if (schema.length > 0) throw new ConfigError(file, schema);
+  return doc as LinuxResources;
 }
 
 /** Schema problems of a state document ([] when valid); the cli uses it to spot a corrupt state.json. */

@@ -62,11 +62,31 @@ describe('tsrun main', () => {
   });
 
   it('says later commands are not implemented yet', async () => {
-    for (const c of ['ps', 'pause', 'resume', 'update', 'events', 'checkpoint', 'restore']) {
+    for (const c of ['checkpoint', 'restore']) {
       written[2] = '';
       expect(await main([c, 'x'])).toBe(1);
       expect(written[2]).toContain(`tsrun: ${c}: not implemented yet`);
     }
+  });
+
+  it('cgroup commands on an unknown container say it does not exist', async () => {
+    for (const c of ['ps', 'pause', 'resume', 'update', 'events']) {
+      written[2] = '';
+      expect(await main(['--root', root, c, 'nope'])).toBe(1);
+      expect(written[2]).toContain('container does not exist');
+    }
+  });
+
+  it('update refuses a bad size and Intel RDT flags, naming the flag', async () => {
+    expect(await main(['--root', root, 'update', '--memory', '12q', 'x'])).toBe(1);
+    expect(written[2]).toContain('invalid value for --memory');
+    expect(await main(['--root', root, 'update', '--l3-cache-schema', 'L3:0=f', 'x'])).toBe(1);
+    expect(written[2]).toContain('--l3-cache-schema: Intel RDT');
+  });
+
+  it('events refuses a bad --interval', async () => {
+    expect(await main(['--root', root, 'events', '--interval', '5 parsecs', 'x'])).toBe(1);
+    expect(written[2]).toContain('5 parsecs\\" for flag -interval: parse error');
   });
 
   it('refuses --systemd-cgroup clearly', async () => {

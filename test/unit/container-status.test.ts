@@ -15,15 +15,21 @@ describe('deriveStatus', () => {
   it('stopped: a create that died half-way', () => {
     expect(deriveStatus({ phase: 'creating', initAlive: true, creatorAlive: false, fifoExists: true })).toBe('stopped');
   });
+  it('paused: a live init in a frozen cgroup (created or running); stopped wins', () => {
+    expect(deriveStatus({ ...base, fifoExists: false, frozen: true })).toBe('paused');
+    expect(deriveStatus({ ...base, frozen: true })).toBe('paused');
+    expect(deriveStatus({ ...base, initAlive: false, frozen: true })).toBe('stopped');
+  });
 });
 
 describe('transition table', () => {
-  const statuses: Status[] = ['creating', 'created', 'running', 'stopped'];
-  const actions: Action[] = ['start', 'kill', 'delete', 'forceDelete', 'state'];
+  const statuses: Status[] = ['creating', 'created', 'running', 'paused', 'stopped'];
+  const actions: Action[] = ['start', 'kill', 'delete', 'forceDelete', 'state', 'pause', 'resume'];
   const allowed: Record<Status, Action[]> = {
     creating: ['forceDelete', 'state'],
-    created: ['start', 'kill', 'forceDelete', 'state'],
-    running: ['kill', 'forceDelete', 'state'],
+    created: ['start', 'kill', 'forceDelete', 'state', 'pause'],
+    running: ['kill', 'forceDelete', 'state', 'pause'],
+    paused: ['kill', 'forceDelete', 'state', 'resume'],
     stopped: ['delete', 'forceDelete', 'state'],
   };
   for (const s of statuses) {
@@ -42,6 +48,10 @@ describe('transition table', () => {
     expect(() => checkAction('kill', 'stopped', 'c1')).toThrow('container not running');
     expect(() => checkAction('delete', 'running', 'c1')).toThrow('cannot delete container c1 that is not stopped: running');
     expect(() => checkAction('delete', 'created', 'c1')).toThrow('cannot delete container c1 that is not stopped: created');
+    expect(() => checkAction('delete', 'paused', 'c1')).toThrow('cannot delete container c1 that is not stopped: paused');
+    expect(() => checkAction('start', 'paused', 'c1')).toThrow('cannot start a container in the paused state');
+    expect(() => checkAction('pause', 'stopped', 'c1')).toThrow('container not running');
+    expect(() => checkAction('resume', 'running', 'c1')).toThrow('container not paused');
   });
 
   it('covers every status and action', () => {
