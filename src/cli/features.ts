@@ -1,6 +1,6 @@
 /**
  * `tsrun features`: the runtime-spec features document (features.md), true to what this version
- * does: anything not yet applied (cgroup resources, seccomp, LSMs, idmapped mounts) says false.
+ * does: anything not yet applied (LSMs, the systemd cgroup driver, ...) says false.
  */
 
 import { seccompFeatures } from '../seccomp/features.js';
@@ -17,8 +17,9 @@ export function featuresDocument(): Record<string, unknown> {
     linux: {
       namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts'],
       capabilities: [...CAPABILITIES],
-      // Cgroup managers arrive with a later issue: resources are not applied yet.
-      cgroup: { v1: false, v2: false, systemd: false, systemdUser: false, rdma: false },
+      // src/cgroups: both hierarchies (v1/hybrid and pure v2, its device filter loaded through
+      // the addon's bpf(2) wrapper), rdma limits on either; the systemd driver is refused.
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: true },
       seccomp: seccompFeatures(),
       apparmor: { enabled: false },
       selinux: { enabled: false },
