@@ -4,8 +4,8 @@
 # static busybox as /bin/sh with its applet links, /usr/bin/node with the libraries ldd lists (and
 # the dynamic loader), the built project under /tsrun (dist, addon, oci-init, a VM-specific
 # bin/tsrun launcher), a busybox bundle at /bundle, the suites (bundled to plain JS by esbuild)
-# under /tsrun/suites, and scripts/vm/init.sh as /init. Nothing is staged when the inputs are
-# unchanged (their key is kept in OUT.key).
+# under /tsrun/suites, kernel modules from TSRUN_VM_MODULES_DIR (*.ko) under /lib/modules, and
+# scripts/vm/init.sh as /init. Nothing is staged when the inputs are unchanged (key in OUT.key).
 set -euo pipefail
 
 [ $# -ge 1 ] || { echo "usage: $0 OUT [SUITE...]" >&2; exit 2; }
@@ -41,7 +41,11 @@ for suite in "$@"; do
 done
 
 libs="$( { ldd "$node_bin"; ldd "$root/build/Release/tsrun.node"; } | grep -oE '/[^ ]+' | sort -u)"
-inputs=("$node_bin" "$busybox" $libs "$root"/dist/tsrun.cjs "$root"/build/Release/{tsrun.node,oci-init}
+# Kernel modules for /init to load (run.sh puts the cloud kernel's overlay.ko there).
+modules=()
+[ -z "${TSRUN_VM_MODULES_DIR:-}" ] || modules=("$TSRUN_VM_MODULES_DIR"/*.ko)
+[ -e "${modules[0]:-}" ] || modules=()
+inputs=("$node_bin" "$busybox" $libs "${modules[@]}" "$root"/dist/tsrun.cjs "$root"/build/Release/{tsrun.node,oci-init}
   "$root/package.json" "$root/bin/tsrun" "$here/init.sh" "$0" "$root/scripts/make-bundle.sh")
 # Size and mtime of the big inputs, content of the generated suites and the suite order.
 key="$( { for f in "${inputs[@]}"; do stat -L -c '%n %s %Y' "$f"; done
@@ -90,6 +94,8 @@ chmod 0755 "$stage/tsrun/bin/tsrun"
 
 TSRUN="$root/bin/tsrun" "$root/scripts/make-bundle.sh" "$stage/bundle" >/dev/null
 
+mkdir -p "$stage/lib/modules"
+[ ${#modules[@]} -eq 0 ] || cp "${modules[@]}" "$stage/lib/modules/"
 install -m 0755 "$here/init.sh" "$stage/init"
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$stage/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$stage/etc/group"

@@ -31,6 +31,12 @@ mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
 for c in $(cat /sys/fs/cgroup/cgroup.controllers); do
   echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control
 done
+# Modules the cloud kernel does not build in (overlay); a failure shows as a missing name below.
+loaded=""
+for m in /lib/modules/*.ko; do
+  [ -e "$m" ] || continue
+  insmod "$m" && loaded="$loaded $(basename "$m" .ko)"
+done
 ip link set lo up 2>/dev/null
 hostname tsrun-vm
 
@@ -38,7 +44,7 @@ out=/dev/ttyS1
 [ -c "$out" ] || out=/dev/console
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 
-echo "@@VM-BOOTED uptime=$(uptime_s) kernel=$(uname -r)" >"$out"
+echo "@@VM-BOOTED uptime=$(uptime_s) kernel=$(uname -r) modules=${loaded# }" >"$out"
 # The results port is a tty: keep node from colouring what it prints there.
 export TSRUN_BIN=/tsrun/bin/tsrun TSRUN_VM=1 TSRUN_VM_BUNDLE=/bundle NODE_DISABLE_COLORS=1 NO_COLOR=1
 # Kernel command-line words with '=' that the kernel does not know arrive in init's environment.

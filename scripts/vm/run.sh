@@ -57,6 +57,31 @@ newest_kernel_pkg() {
     grep -E -- '^linux-image-[0-9]+\.[0-9]+[.0-9]*[-+][^ ]*-cloud-amd64$' | sort -V | tail -n1
 }
 
+# Modules the kernel package has as loadable (.ko.xz) that tests need, relative to kernel/; they are
+# decompressed here (busybox insmod reads plain .ko) and loaded by the VM's /init.
+MODULES=(fs/overlayfs/overlay)
+
+# Downloads the package (never installs it) and keeps vmlinuz, its config and MODULES in the cache.
+fetch_kernel() {
+  local pkg="$1" dl m
+  log "downloading $pkg"
+  dl="$(mktemp -d "$cache/dl.XXXXXX")"
+  # apt-get download as root drops to _apt, which cannot write here; the warning is harmless.
+  (cd "$dl" && apt-get download -q "$pkg" >/dev/null 2>&1) || { rm -rf "$dl"; unavailable "apt-get download $pkg failed"; }
+  dpkg -x "$dl"/*.deb "$dl/x"
+  mkdir -p "$dl/modules"
+  for m in "${MODULES[@]}"; do
+    xz -dc "$dl"/x/lib/modules/*/kernel/"$m".ko.xz >"$dl/modules/$(basename "$m").ko" 2>/dev/null || {
+      rm -f "$dl/modules/$(basename "$m").ko"
+      log "module $m not in $pkg (built in or absent); tests needing it will say so"
+    }
+  done
+  cp "$dl"/x/boot/config-* "$cache/$pkg.config"
+  rm -rf "$cache/$pkg.modules" && mv "$dl/modules" "$cache/$pkg.modules"
+  cp "$dl"/x/boot/vmlinuz-* "$cache/$pkg.vmlinuz.tmp" && mv "$cache/$pkg.vmlinuz.tmp" "$cache/$pkg.vmlinuz"
+  rm -rf "$dl"
+}
+
 kernel_pkg="$(newest_kernel_pkg)"
 if [ -z "$kernel_pkg" ]; then
   apt-get update -q >/dev/null 2>&1 || true
@@ -68,17 +93,9 @@ if [ -z "$kernel_pkg" ]; then
   [ -n "$vmlinuz" ] || unavailable "no linux-image-*-cloud-amd64 package known to apt and none cached"
 else
   vmlinuz="$cache/$kernel_pkg.vmlinuz"
-  if [ ! -f "$vmlinuz" ]; then
-    log "downloading $kernel_pkg"
-    dl="$(mktemp -d "$cache/dl.XXXXXX")"
-    # apt-get download as root drops to _apt, which cannot write here; the warning is harmless.
-    (cd "$dl" && apt-get download -q "$kernel_pkg" >/dev/null 2>&1) || { rm -rf "$dl"; unavailable "apt-get download $kernel_pkg failed"; }
-    dpkg -x "$dl"/*.deb "$dl/x"
-    cp "$dl"/x/boot/vmlinuz-* "$vmlinuz.tmp" && cp "$dl"/x/boot/config-* "$cache/$kernel_pkg.config"
-    mv "$vmlinuz.tmp" "$vmlinuz"
-    rm -rf "$dl"
-  fi
+  [ -f "$vmlinuz" ] && [ -d "$cache/$kernel_pkg.modules" ] || fetch_kernel "$kernel_pkg"
 fi
+export TSRUN_VM_MODULES_DIR="${vmlinuz%.vmlinuz}.modules"
 [ "$ensure_only" -eq 0 ] || { log "ready: $(basename "$vmlinuz" .vmlinuz), $(qemu-system-x86_64 --version | head -n1)"; exit 0; }
 
 initrd="$cache/initrd.${TSRUN_VM_INITRD_FORMAT:-gz}"

@@ -91,6 +91,11 @@ check('all controllers available and enabled for children', () => {
   return { ok: missing.length === 0 && notEnabled.length === 0, available, missing, notEnabled };
 });
 
+check('overlay filesystem available (module from the kernel package loaded by /init)', () => {
+  const fs = readFileSync('/proc/filesystems', 'utf8').split('\n').map((l) => l.trim().split(/\s+/).pop());
+  return { ok: fs.includes('overlay') };
+});
+
 check('tsrun run of busybox true exits 0', () => {
   const r = runContainer(['true']);
   return { ok: r.code === 0 && r.error === undefined, code: r.code, signal: r.signal, stderr: r.stderr, firstStartMs: r.ms };

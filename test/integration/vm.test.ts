@@ -104,10 +104,10 @@ describe.skipIf(unavailable !== undefined)(`pure cgroup v2 VM (qemu TCG)${skipNo
     expect([0, 1], vm.stderr).toContain(vm.code);
   });
 
-  it(`smoke: cgroup2 with all controllers, tsrun run works${skipNote}`, () => {
+  it(`smoke: cgroup2 with all controllers, overlay, tsrun run works${skipNote}`, () => {
     const r = suiteResult(vm.stdout, 'smoke.mjs');
     expect(failedChecks(r.lines), r.lines.join('\n')).toEqual([]);
-    expect(summary(r.lines), r.lines.join('\n')).toEqual({ passed: 6, failed: 0 });
+    expect(summary(r.lines), r.lines.join('\n')).toEqual({ passed: 7, failed: 0 });
     expect(r.rc).toBe(0);
   });
 
