@@ -21,6 +21,11 @@ const ProtocolStep* g_order = kProtocolOrder;
 size_t g_order_len = sizeof(kProtocolOrder) / sizeof(kProtocolOrder[0]);
 
 void advance(Dir dir, const char* type) {
+  // Skip optional entries that were not used (their place has passed).
+  while (g_pos < g_order_len && g_order[g_pos].optional &&
+         (g_order[g_pos].dir != dir || std::strcmp(g_order[g_pos].type, type) != 0)) {
+    g_pos++;
+  }
   if (g_pos >= g_order_len || g_order[g_pos].dir != dir || std::strcmp(g_order[g_pos].type, type) != 0) {
     throw_msg("sync", "", std::string("sync: message ") + type + " out of order");
   }
@@ -121,6 +126,28 @@ void use_exec_order() {
 
 void send_mounted(int fd) { send_type(fd, "mounted"); }
 void send_ready(int fd) { send_type(fd, "ready"); }
+
+void send_pty(int fd, int master, const std::string& name) {
+  send_type(fd, "pty");
+  // The fd travels in a message of its own: the parent reads frames with plain read(), which
+  // would discard SCM_RIGHTS riding on frame bytes; recvmsg stops after the skb carrying fds.
+  std::string data = name.empty() ? std::string(1, '\0') : name;
+  struct iovec iov{data.data(), data.size()};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = control;
+  mh.msg_controllen = sizeof control;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &master, sizeof(int));
+  ssize_t n = tsrun::retry_eintr([&] { return ::sendmsg(fd, &mh, MSG_NOSIGNAL); });
+  if (n < 0) throw_sys("console", "sendmsg");
+  if (static_cast<size_t>(n) != data.size()) throw_msg("console", "", "console: short sendmsg of the pty master");
+}
 
 void send_error(int fd, const InitError& e) noexcept {
   try {

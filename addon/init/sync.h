@@ -7,13 +7,19 @@
 //   2  child  → parent  mounted    mounts, devices and symlinks done, before pivot_root: the parent
 //                                  now runs the prestart and createRuntime hooks (runtime namespace)
 //   3  parent → child   resume     hooks done; carries the state JSON the container-side hooks read
+//  (4) child  → parent  pty        OPTIONAL, only when process.terminal: the pty was allocated in
+//                                  the container's devpts; the frame is followed by one sendmsg
+//                                  whose SCM_RIGHTS carries the master (data: its name, as runc's
+//                                  SendRawFd), read by the parent with recvmsg (native recvFd)
 //   4  child  → parent  ready      pivot_root, masks, sysctl, identity and the executable lookup
 //                                  done; the child now blocks opening the exec fifo (see below)
 //
 // Instead of `mounted` or `ready` the child may send `error` and exit non-zero; nothing follows.
+// An optional entry (number in parentheses) is either sent at its place or skipped; it never moves.
 //
 // Exec plans (`tsrun exec`, plan mode "exec") skip 2 and 3: no mounts, no hooks, no exec fifo.
 //   1  parent → child   plan       cgroup placed; join the container and run process.args
+//  (2) child  → parent  pty        OPTIONAL, as (4) above: process.terminal without /dev/console
 //   2  child  → parent  ready      namespaces joined, identity and lookup done; execve follows
 #pragma once
 
@@ -31,6 +37,7 @@ enum class Dir { ParentToChild, ChildToParent };
 struct ProtocolStep {
   Dir dir;
   const char* type;
+  bool optional = false;  // may be skipped (see the table)
 };
 
 // Machine-readable copy of the table above (PROTOCOL_ORDER in protocol.ts).
@@ -38,12 +45,14 @@ inline constexpr ProtocolStep kProtocolOrder[] = {
     {Dir::ParentToChild, "plan"},
     {Dir::ChildToParent, "mounted"},
     {Dir::ParentToChild, "resume"},
+    {Dir::ChildToParent, "pty", true},
     {Dir::ChildToParent, "ready"},
 };
 
 // Machine-readable copy of the exec table (EXEC_PROTOCOL_ORDER in protocol.ts).
 inline constexpr ProtocolStep kExecProtocolOrder[] = {
     {Dir::ParentToChild, "plan"},
+    {Dir::ChildToParent, "pty", true},
     {Dir::ChildToParent, "ready"},
 };
 
@@ -68,6 +77,8 @@ Resume recv_resume(int fd);
 
 void send_mounted(int fd);
 void send_ready(int fd);
+// The `pty` message, then `master` with SCM_RIGHTS in a message of its own whose data is `name`.
+void send_pty(int fd, int master, const std::string& name);
 // Best effort: errors while sending an error are ignored (the parent sees end of stream instead).
 void send_error(int fd, const InitError& e) noexcept;
 

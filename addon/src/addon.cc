@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsrun::InitFdOps(env, exports);
   tsrun::InitPidfd(env, exports);
   tsrun::InitSeccomp(env, exports);
+  tsrun::InitConsole(env, exports);
   tsrun::InitBpf(env, exports);
   tsrun::InitEventFd(env, exports);
   return exports;

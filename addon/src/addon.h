@@ -10,6 +10,7 @@ void InitSpawn(Napi::Env env, Napi::Object exports);      // spawn.cc: spawnInit
 void InitFdOps(Napi::Env env, Napi::Object exports);      // fdops.cc: sockets, fifo, flock, rlimit
 void InitPidfd(Napi::Env env, Napi::Object exports);      // pidfd.cc: pidfd_* and waiting
 void InitSeccomp(Napi::Env env, Napi::Object exports);    // seccomp.cc: compileSeccomp (libseccomp -> BPF)
+void InitConsole(Napi::Env env, Napi::Object exports);    // console.cc: setWinsize, dupFd (pty proxy)
 void InitBpf(Napi::Env env, Napi::Object exports);        // bpf.cc: loadDeviceProgram (cgroup v2 devices)
 void InitEventFd(Napi::Env env, Napi::Object exports);    // eventfd.cc: eventfd (v1 OOM notification)
 

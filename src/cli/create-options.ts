@@ -35,7 +35,7 @@ export async function realCreateDeps(): Promise<CreateDeps> {
     loadBundle,
     buildPlan,
     hostContext: () => hostPlanContext(nat),
-    channel: (fd) => new SocketChannel(fd),
+    channel: (fd) => new SocketChannel(fd, nat),
     cgroup: (spec, id) => setupCgroup(spec, id, nat),
   };
 }

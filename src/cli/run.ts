@@ -10,6 +10,7 @@ import { destroyContainer, startContainer } from '../container/lifecycle.js';
 import type { Store } from '../container/store.js';
 import { logWarn } from '../log.js';
 import type { Native } from '../native/types.js';
+import type { PtyProxy } from '../process/console-proxy.js';
 import { createContainer } from '../process/parent.js';
 import { FORWARDED_SIGNALS, signalNumber } from '../process/signals.js';
 import { bool } from './args.js';
@@ -19,17 +20,23 @@ import type { CommandContext } from './dispatch.js';
 export async function run(ctx: CommandContext): Promise<number> {
   const deps = await realCreateDeps();
   const nat = deps.native;
-  const { container, pidfd } = createContainer(createOptions(ctx), deps);
+  const detach = bool(ctx.parsed, 'detach');
+  const { container, pidfd, pty } = createContainer({ ...createOptions(ctx), detach }, deps);
   const store = container.store;
+  let proxy: PtyProxy | undefined;
   try {
+    // Before start: the proxy is reading when the process first writes.
+    if (pty !== undefined) proxy = (await import('../process/console-proxy.js')).proxyPty(nat, pty);
     startContainer(nat, store, container.id);
   } catch (e) {
+    await proxy?.finish(0);
     // As runc: a run whose start failed (e.g. a poststart hook) leaves no container behind.
     cleanup(nat, pidfd, container.id, store);
     throw e;
   }
-  if (bool(ctx.parsed, 'detach')) return 0;
-  const code = await waitForeground(nat, pidfd);
+  if (detach) return 0;
+  const code = await waitForeground(nat, pidfd, proxy !== undefined);
+  await proxy?.finish();
   if (!bool(ctx.parsed, 'keep')) {
     try {
       destroyContainer(loadContainer(store, container.id));
@@ -40,7 +47,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   return code;
 }
 
-async function waitForeground(nat: Native, pidfd: number): Promise<number> {
+/** With a terminal, SIGWINCH is the proxy's (it resizes the pty; the kernel signals the container). */
+async function waitForeground(nat: Native, pidfd: number, terminal: boolean): Promise<number> {
   const forward = (sig: NodeJS.Signals) => {
     try {
       nat.pidfdSendSignal(pidfd, signalNumber(sig) ?? 15);
@@ -48,12 +56,13 @@ async function waitForeground(nat: Native, pidfd: number): Promise<number> {
       // The init already exited; waitPidfd is about to return.
     }
   };
-  for (const s of FORWARDED_SIGNALS) process.on(s, forward);
+  const signals = FORWARDED_SIGNALS.filter((s) => !(terminal && s === 'SIGWINCH'));
+  for (const s of signals) process.on(s, forward);
   try {
     const res = await nat.waitPidfd(pidfd);
     return res.signal !== null ? 128 + res.signal : (res.exitCode ?? 0);
   } finally {
-    for (const s of FORWARDED_SIGNALS) process.off(s, forward);
+    for (const s of signals) process.off(s, forward);
   }
 }
 

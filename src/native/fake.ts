@@ -121,6 +121,12 @@ export class FakeNative implements Native {
   connectUnix(path: string): number {
     return this.run('connectUnix', [path], () => this.fd());
   }
+  setWinsize(fd: number, rows: number, cols: number): void {
+    this.run('setWinsize', [fd, rows, cols], () => undefined);
+  }
+  dupFd(fd: number): number {
+    return this.run('dupFd', [fd], () => this.fd());
+  }
   loadDeviceProgram(insns: Buffer, cgroupFd: number): void {
     this.run('loadDeviceProgram', [insns, cgroupFd], () => undefined);
   }

@@ -97,6 +97,11 @@ export interface Native {
   recvFd(socketFd: number): { fd: number; data: string };
   /** connect(2) a new AF_UNIX SOCK_STREAM socket (O_CLOEXEC) to path; returns its fd. */
   connectUnix(path: string): number;
+  /** ioctl(fd, TIOCSWINSZ) with rows/cols (0-65535): the foreground pty proxy forwards its own
+   *  terminal's size to the container's pty master. */
+  setWinsize(fd: number, rows: number, cols: number): void;
+  /** fcntl(fd, F_DUPFD_CLOEXEC, 3): a second descriptor for the same open file. */
+  dupFd(fd: number): number;
   /** Builds the filter with libseccomp (seccomp_init, seccomp_arch_add, seccomp_rule_add_array)
    *  and exports it with seccomp_export_bpf; nothing is loaded into this process. Throws a
    *  TypeError for a malformed profile, a system error (syscall "seccomp_rule_add", detail naming

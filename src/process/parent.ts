@@ -22,6 +22,7 @@ import { userNsSpawnOptions } from './idmap.js';
 import { destroyQuietly } from './cgroup-setup.js';
 import type { CgroupManager } from '../cgroups/manager.js';
 import { ProtocolCursor, decodeChildMessage, encodeFrame, MAX_FRAME, type ChildMessage, type ParentMessage } from './protocol.js';
+import { checkTerminal as checkTerminalFlags, closeConsoleTarget, consoleTarget, receiveUntilReady, type ConsoleTarget } from './console.js';
 
 /** O_PATH: a handle on the fifo that does not open it (opening would block without a reader). */
 const O_PATH = 0o10000000;
@@ -32,12 +33,27 @@ export interface SyncChannel {
   send(msg: ParentMessage): void;
   /** Next message from the child; `before` names what the parent waits for, for the EOF error. */
   receive(before: string): ChildMessage;
+  /** The fd-carrying message that follows a `pty` frame (recvmsg SCM_RIGHTS). */
+  receiveFd?(): { fd: number; data: string };
   close(): void;
 }
 
 /** Framed messages over the parent's end of the socketpair, read with blocking reads. */
 export class SocketChannel implements SyncChannel {
-  constructor(private readonly fd: number) {}
+  /** `nat` is needed only to receive the pty master (recvmsg). */
+  constructor(
+    private readonly fd: number,
+    private readonly nat?: Native,
+  ) {}
+
+  receiveFd(): { fd: number; data: string } {
+    if (!this.nat) throw new TsrunError('sync: channel has no native access to receive the pty master');
+    try {
+      return this.nat.recvFd(this.fd);
+    } catch (e) {
+      throw new TsrunError(`container init exited before sending the pty master (${(e as Error).message})`);
+    }
+  }
 
   send(msg: ParentMessage): void {
     const frame = encodeFrame(msg);
@@ -87,6 +103,8 @@ export interface CreateOptions {
   root: string;
   pidFile?: string;
   consoleSocket?: string;
+  /** false for a foreground `run` (tsrun stays and can proxy a terminal); create and run -d: true. */
+  detach?: boolean;
   noPivot: boolean;
   noNewKeyring: boolean;
   preserveFds: number;
@@ -109,6 +127,8 @@ export interface Created {
   container: Container;
   /** pidfd of the init (tsrun is its parent until it exits): `run` waits on it. */
   pidfd: number;
+  /** Foreground terminal without --console-socket: the pty master, for the proxy (run). */
+  pty?: number;
 }
 
 /** The host facts buildPlan needs, read once per create. */
@@ -127,12 +147,7 @@ export function hostPlanContext(nat: Native): Omit<PlanContext, 'bundle' | 'noPi
 }
 
 function checkTerminal(spec: Spec, opts: CreateOptions): void {
-  if (spec.process?.terminal) {
-    throw new TsrunError('process.terminal: allocating a pseudo-terminal (--console-socket) is not implemented yet');
-  }
-  if (opts.consoleSocket !== undefined) {
-    throw new TsrunError('--console-socket: cannot be used when process.terminal is false (no terminal to send)');
-  }
+  checkTerminalFlags(spec.process?.terminal ?? false, opts.consoleSocket, opts.detach ?? true);
 }
 
 function initialState(opts: CreateOptions, spec: Spec, bundle: string, plan: BuiltPlan): StateFile {
@@ -168,7 +183,9 @@ export function createContainer(opts: CreateOptions, deps: CreateDeps): Created 
   let lock: { release(): void } | null = null;
   let pidfd = -1;
   let cg: CgroupManager | undefined;
+  let target: ConsoleTarget | undefined;
   try {
+    target = consoleTarget(deps.native, plan.init.process.terminal, opts.consoleSocket);
     lock = store.lock(opts.id, deps.native, true);
     const container = new Container(store, initialState(opts, spec, bundle, plan));
     cg = deps.cgroup?.(spec, opts.id);
@@ -180,17 +197,18 @@ export function createContainer(opts: CreateOptions, deps: CreateDeps): Created 
     // oci-init runs no container code outside the cgroup.
     if (cg && !spawned.intoCgroup) cg.addProcess(container.state.pid);
     logDebug(`create ${opts.id}: oci-init is pid ${container.state.pid} (clone flags 0x${plan.spawn.cloneFlags.toString(16)})`);
-    exchange(container, spec, plan, deps.channel(spawned.parentSock));
+    const pty = exchange(container, spec, plan, deps.channel(spawned.parentSock), deps.native, target);
     container.state.phase = 'created';
     container.save();
     if (opts.pidFile !== undefined) writeFileAtomic(resolve(opts.pidFile), String(container.state.pid));
-    return { container, pidfd };
+    return pty === undefined ? { container, pidfd } : { container, pidfd, pty };
   } catch (e) {
     abandon(store, opts.id, pidfd, deps.native);
     if (cg) destroyQuietly(cg);
     throw e;
   } finally {
     lock?.release();
+    closeConsoleTarget(target);
   }
 }
 
@@ -269,7 +287,7 @@ function spawn(container: Container, plan: BuiltPlan, opts: CreateOptions, deps:
   }
 }
 
-function expect(ch: SyncChannel, cursor: ProtocolCursor, type: 'mounted' | 'ready'): void {
+function expect(ch: SyncChannel, cursor: ProtocolCursor, type: 'mounted'): void {
   const msg = ch.receive(type);
   logDebug(`sync: received ${msg.type}`);
   cursor.step('child->parent', msg.type);
@@ -277,7 +295,7 @@ function expect(ch: SyncChannel, cursor: ProtocolCursor, type: 'mounted' | 'read
 }
 
 /** The sync exchange (src/process/protocol.ts order table) with the hooks in between. */
-function exchange(container: Container, spec: Spec, plan: BuiltPlan, ch: SyncChannel): void {
+function exchange(container: Container, spec: Spec, plan: BuiltPlan, ch: SyncChannel, nat: Native, target: ConsoleTarget | undefined): number | undefined {
   const cursor = new ProtocolCursor();
   try {
     cursor.step('parent->child', 'plan');
@@ -292,7 +310,7 @@ function exchange(container: Container, spec: Spec, plan: BuiltPlan, ch: SyncCha
     runHooks('createRuntime', spec.hooks?.createRuntime, createState);
     cursor.step('parent->child', 'resume');
     ch.send({ type: 'resume', createState, startState: container.ociStateJson('created') });
-    expect(ch, cursor, 'ready');
+    return receiveUntilReady(nat, ch, cursor, target);
   } finally {
     ch.close();
   }

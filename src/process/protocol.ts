@@ -15,10 +15,16 @@
  *   2  child  → parent  mounted    mounts, devices and symlinks done, before pivot_root: the parent
  *                                  now runs the prestart and createRuntime hooks (runtime namespace)
  *   3  parent → child   resume     hooks done; carries the state JSON the container-side hooks read
+ *  (4) child  → parent  pty        OPTIONAL, only when process.terminal: the pty was allocated in
+ *                                  the container's devpts; the frame is followed by one sendmsg
+ *                                  whose SCM_RIGHTS carries the master (data: its name, as runc's
+ *                                  SendRawFd), read by the parent with recvmsg (native recvFd)
  *   4  child  → parent  ready      pivot_root, masks, sysctl, identity and the executable lookup
  *                                  done; the child now blocks opening the exec fifo (see below)
  *
  * Instead of `mounted` or `ready` the child may send `error` and exit non-zero; nothing follows.
+ * An optional entry (number in parentheses, `optional: true` below) is either sent at its place or
+ * skipped; it never moves.
  * After `ready` the parent closes its end. `tsrun start` opens the exec fifo for reading; the
  * child's blocking open(O_WRONLY) returns, it writes one byte, runs the startContainer hooks,
  * closes stray fds, verifies its cwd and execve()s process.args.
@@ -50,6 +56,11 @@ export interface ResumeMessage {
   startState: string;
 }
 
+/** process.terminal: the pty master follows in a message of its own (SyncChannel.receiveFd). */
+export interface PtyMessage {
+  type: 'pty';
+}
+
 export interface ReadyMessage {
   type: 'ready';
 }
@@ -71,15 +82,23 @@ export interface ErrorMessage {
 }
 
 export type ParentMessage = PlanMessage | ResumeMessage;
-export type ChildMessage = MountedMessage | ReadyMessage | ErrorMessage;
+export type ChildMessage = MountedMessage | PtyMessage | ReadyMessage | ErrorMessage;
 export type SyncMessage = ParentMessage | ChildMessage;
 
 export type Direction = 'parent->child' | 'child->parent';
 
-export const PROTOCOL_ORDER: ReadonlyArray<{ dir: Direction; type: SyncMessage['type'] }> = [
+export interface ProtocolStep {
+  dir: Direction;
+  type: SyncMessage['type'];
+  /** May be skipped (see the table). */
+  optional?: boolean;
+}
+
+export const PROTOCOL_ORDER: ReadonlyArray<ProtocolStep> = [
   { dir: 'parent->child', type: 'plan' },
   { dir: 'child->parent', type: 'mounted' },
   { dir: 'parent->child', type: 'resume' },
+  { dir: 'child->parent', type: 'pty', optional: true },
   { dir: 'child->parent', type: 'ready' },
 ];
 
@@ -110,6 +129,7 @@ export function decodeChildMessage(body: Buffer): ChildMessage {
   const m = v as Record<string, unknown>;
   switch (m.type) {
     case 'mounted':
+    case 'pty':
     case 'ready':
       return { type: m.type };
     case 'error':

@@ -246,6 +246,7 @@ function buildProcess(spec: Spec, linux: Linux, ctx: PlanContext, problems: stri
     env: [...(p.env ?? [])],
     cwd: containerPath(typeof p.cwd === 'string' ? p.cwd : (problems.push('/process/cwd: required'), '/')),
     terminal: p.terminal ?? false,
+    consoleSize: p.consoleSize ? { height: p.consoleSize.height, width: p.consoleSize.width } : null,
     uid: user.uid ?? 0,
     gid: user.gid ?? 0,
     additionalGids: [...(user.additionalGids ?? [])],

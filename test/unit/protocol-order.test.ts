@@ -8,16 +8,18 @@ describe('sync protocol order', () => {
     expect(c.done).toBe(true);
   });
 
-  it('is plan, mounted, resume, ready', () => {
-    expect(PROTOCOL_ORDER.map((m) => `${m.dir}:${m.type}`)).toEqual([
-      'parent->child:plan', 'child->parent:mounted', 'parent->child:resume', 'child->parent:ready',
+  it('is plan, mounted, resume, (pty), ready', () => {
+    expect(PROTOCOL_ORDER.map((m) => `${m.dir}:${m.type}${m.optional ? '?' : ''}`)).toEqual([
+      'parent->child:plan', 'child->parent:mounted', 'parent->child:resume', 'child->parent:pty?', 'child->parent:ready',
     ]);
   });
 
   it('rejects every out-of-order message', () => {
     PROTOCOL_ORDER.forEach((_, pos) => {
       for (const wrong of PROTOCOL_ORDER) {
-        if (wrong === PROTOCOL_ORDER[pos]) continue;
+        // Accepted at pos: the entry there and, past optional entries, the next ones.
+        const end = PROTOCOL_ORDER.findIndex((m, i) => i >= pos && !m.optional);
+        if (PROTOCOL_ORDER.slice(pos, end + 1).includes(wrong)) continue;
         const c = new ProtocolCursor();
         for (const m of PROTOCOL_ORDER.slice(0, pos)) c.step(m.dir, m.type);
         expect(() => c.step(wrong.dir, wrong.type), `${wrong.type} at ${pos}`).toThrow(/sync: got/);
