@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace ociinit {
@@ -78,8 +77,6 @@ struct Process {
   std::vector<std::string> env;
   std::string cwd;
   bool terminal = false;
-  // process.consoleSize, applied to the pty oci-init allocates (absent: the kernel's 0x0).
-  std::optional<std::pair<unsigned short, unsigned short>> console_size;  // {height, width}
   uint32_t uid = 0;
   uint32_t gid = 0;
   std::vector<uint32_t> additional_gids;
@@ -110,6 +107,7 @@ struct Plan {
   // "create" (absent in the JSON) or "exec": an exec plan joins the namespaces of a running
   // container and skips rootfs, names, mounted/resume and hooks (plan-types.ts `mode`).
   bool exec_mode = false;
+  std::string exec_state;  // exec mode: container state JSON for a seccomp NOTIFY listener
   int late_unshare_flags = 0;
   std::vector<TimeOffset> time_offsets;
   std::vector<JoinNs> join_namespaces;

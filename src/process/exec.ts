@@ -120,6 +120,7 @@ function spawnAndSync(c: Container, plan: ExecPlan, opts: ExecOptions, deps: Exe
   try {
     logDebug(`exec ${c.id}: oci-init is pid ${pid}`);
     deps.joinCgroup(c, pid, opts.cgroup);
+    plan.init.execState = c.ociStateJson();
     exchange(plan, deps.channel(parentSock));
     if (opts.pidFile !== undefined) writeFileAtomic(resolve(opts.pidFile), String(pid));
     return { pid, pidfd };

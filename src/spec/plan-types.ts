@@ -24,6 +24,9 @@ export interface InitPlan {
    *  by the addon), skip the rootfs, names and hooks, and run process after `ready` without the
    *  exec fifo; the exchange follows EXEC_PROTOCOL_ORDER (process/protocol.ts). */
   mode?: 'create' | 'exec';
+  /** Exec mode: the container's state JSON (runtime.md "State"), the `state` of the
+   *  ContainerProcessState a seccomp NOTIFY listener receives (create mode gets it from `resume`). */
+  execState?: string;
   /** Namespaces oci-init unshares itself after the parent sent the plan (so after the parent put it
    *  in its cgroup): CLONE_NEWCGROUP (the cgroup ns root must be the container's cgroup) and
    *  CLONE_NEWTIME (offsets must be written before any process enters; entered at execve). */
@@ -141,9 +144,6 @@ export interface PlanProcess {
   /** Absolute, normalised working directory inside the container. */
   cwd: string;
   terminal: boolean;
-  /** process.consoleSize: oci-init sets it on the pty it allocates (TIOCSWINSZ) before the
-   *  process runs. Absent or null: no size set. */
-  consoleSize?: { height: number; width: number } | null;
   uid: number;
   gid: number;
   additionalGids: number[];

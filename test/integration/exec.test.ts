@@ -1,13 +1,13 @@
 // `tsrun exec` beyond the black-box conformance suite: created containers, user namespaces,
 // seccomp and rlimits of the config, signal forwarding, preserved fds, cgroup placement and the
 // failure paths. Real containers, checked from inside with the probe.
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  containerState, installCleanup, makeBundle, newId, parseProbe, pidAlive, skipNote, skipReason, testRoot, tsrun, tsrunBin,
-  waitFor, type Bundle,
+  containerState, installCleanup, makeBundle, newId, onCleanup, parseProbe, pidAlive, skipNote, skipReason, testRoot, trackDir,
+  tsrun, tsrunBin, waitFor, type Bundle,
 } from '../../conformance/lib/index.js';
 import { findCommand } from '../../src/cli/commands.js';
 
@@ -108,6 +108,37 @@ describe.skipIf(!!skipReason)(`exec (integration)${skipNote}`, () => {
     } finally {
       await tsrun(['resume', id]);
     }
+  });
+
+  it('a seccomp NOTIFY listener gets the exec\'d process\'s own notify fd and the container state', async () => {
+    const dir = trackDir(mkdtempSync('/tmp/tsrun-conf-exec-agent-'));
+    const agent = join(dir, 'seccomp-agent');
+    execFileSync('cc', ['-O2', '-o', agent, join(import.meta.dirname, '..', 'fixtures', 'seccomp-agent.c')]);
+    const sock = join(dir, 'agent.sock');
+    const startAgent = (out: string, errno: string): void => {
+      const proc: ChildProcess = spawn(agent, [sock, out, errno], { stdio: ['ignore', 'ignore', 'inherit'] });
+      onCleanup(() => void proc.kill('SIGKILL'));
+    };
+    // The init's filter goes to a first agent (EIO), the exec'd process's to a second (ENOMEDIUM).
+    startAgent(join(dir, 'init.json'), '5');
+    expect(await waitFor(() => existsSync(sock), 5000)).toBe(true);
+    const { id, b } = await started((bb) => {
+      bb.config.process.noNewPrivileges = true;
+      (bb.config.linux as Record<string, unknown>).seccomp = {
+        defaultAction: 'SCMP_ACT_ALLOW', listenerPath: sock, listenerMetadata: 'm',
+        syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }],
+      };
+    });
+    expect(await waitFor(() => existsSync(join(dir, 'init.json')), 5000)).toBe(true);
+    rmSync(sock);
+    startAgent(join(dir, 'exec.json'), '123');
+    expect(await waitFor(() => existsSync(sock), 5000)).toBe(true);
+    const r = await tsrun(['exec', id, '/bin/sh', '-c', 'mkdir /tmp/x; echo rc=$?']);
+    expect(r.stderr).toContain('No medium found');
+    expect(r.stdout).toBe('rc=1\n');
+    const st = JSON.parse(readFileSync(join(dir, 'exec.json'), 'utf8')) as { fds: string[]; metadata: string; state: Record<string, unknown> };
+    expect(st).toMatchObject({ fds: ['seccompFd'], metadata: 'm' });
+    expect(st.state).toMatchObject({ id, bundle: b.dir, status: 'running' });
   });
 
   it('forwards signals to the foreground process and exits 128+N', async () => {
