@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "common/unique_fd.h"
+#include "init/console.h"
 #include "init/error.h"
 #include "init/exec.h"
 #include "init/hooks.h"
@@ -146,6 +147,8 @@ Prepared setup(const Args& a, const Plan& plan, const PreservedFds& pre, int pro
   join_namespaces(plan);                                  // 2
   if (!plan.exec_mode) out.start_state = build_container(a, plan, procfd);  // 3-9
   else out.start_state = plan.exec_state;
+  // After pivot_root: the pty comes from the container's devpts (SECURITY.md #9).
+  if (p.terminal) setup_console(p, a.sync_fd, !plan.exec_mode && plan.mount_namespace);
   out.env = container_env(p);                             // 10 (reads /etc/passwd while still root)
   if (seccomp_before_identity(p)) install_seccomp(p, out);
   apply_identity(p, procfd);

@@ -290,6 +290,11 @@ void optional_process(const json& pr, Process& p) {
   p.oom_score_adj = opt_num<int>(pr, n, "oomScoreAdj");
   p.personality = opt_num<unsigned long>(pr, n, "personality");
   p.io_priority = opt_num<int>(pr, n, "ioPriority");
+  auto cs = pr.find("consoleSize");  // optional: plans without a terminal may omit it
+  if (cs != pr.end() && !cs->is_null()) {
+    const json& o = obj_at(*cs, n + "consoleSize");
+    p.console_size = std::make_pair(num<unsigned short>(o, n + "consoleSize.", "height"), num<unsigned short>(o, n + "consoleSize.", "width"));
+  }
   const json& caps = field(pr, n, "capabilities");
   if (!caps.is_null()) p.capabilities = capabilities(obj_at(caps, n + "capabilities"));
   const json& sched = field(pr, n, "scheduler");

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ociinit {
@@ -77,6 +78,8 @@ struct Process {
   std::vector<std::string> env;
   std::string cwd;
   bool terminal = false;
+  // process.consoleSize, applied to the pty oci-init allocates (absent: the kernel's 0x0).
+  std::optional<std::pair<unsigned short, unsigned short>> console_size;  // {height, width}
   uint32_t uid = 0;
   uint32_t gid = 0;
   std::vector<uint32_t> additional_gids;

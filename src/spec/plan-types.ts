@@ -144,6 +144,9 @@ export interface PlanProcess {
   /** Absolute, normalised working directory inside the container. */
   cwd: string;
   terminal: boolean;
+  /** process.consoleSize: oci-init sets it on the pty it allocates (TIOCSWINSZ) before the
+   *  process runs. Absent or null: no size set. */
+  consoleSize?: { height: number; width: number } | null;
   uid: number;
   gid: number;
   additionalGids: number[];
