@@ -85,16 +85,13 @@ export function encodeProgram(prog: readonly BpfInsn[]): Buffer {
 }
 
 /**
- * TODO(lead/native): the addon function that makes the program live. Suggested N-API signature,
- * documented here until src/native/types.ts grows it:
- *
- *   loadDeviceProgram(insns: Buffer, cgroupFd: number): void
- *     - bpf(BPF_PROG_LOAD, { prog_type: BPF_PROG_TYPE_CGROUP_DEVICE, insns, license: "Apache-2.0" })
- *     - bpf(BPF_PROG_QUERY, cgroupFd, BPF_CGROUP_DEVICE) to find programs already attached
- *     - bpf(BPF_PROG_ATTACH, { target_fd: cgroupFd, attach_bpf_fd: prog, attach_type:
- *       BPF_CGROUP_DEVICE, attach_flags: BPF_F_ALLOW_MULTI, replace_bpf_fd: old,
- *       flags |= BPF_F_REPLACE when exactly one old program exists }) so an update swaps the
- *       filter atomically (never a moment with no filter), else attach then detach the old ones.
- *     - close the program fd (the attachment keeps it alive); errors as Node system errors.
+ * The loader: the addon's `loadDeviceProgram(insns, cgroupFd)` (addon/src/bpf.cc, typed in
+ * src/native/types.ts), passed in by src/process/cgroup-setup.ts:
+ *   - bpf(BPF_PROG_LOAD, { prog_type: BPF_PROG_TYPE_CGROUP_DEVICE, insns, license: "Apache-2.0" })
+ *     (no GPL-only helper is called), the verifier log as the error detail;
+ *   - bpf(BPF_PROG_QUERY, cgroupFd, BPF_CGROUP_DEVICE) for the programs already attached;
+ *   - one attached: BPF_PROG_ATTACH with BPF_F_ALLOW_MULTI|BPF_F_REPLACE swaps it atomically
+ *     (never a moment without a filter); otherwise attach first, then detach the old ones;
+ *   - the program fd is closed (the attachment keeps the program alive).
  */
 export type DeviceProgramLoader = (insns: Buffer, cgroupFd: number) => void;
