@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "addon.h"
@@ -43,19 +44,49 @@ UniqueFd ProgFdById(uint32_t id) {
   return UniqueFd(static_cast<int>(SysBpf(BPF_PROG_GET_FD_BY_ID, &a)));
 }
 
-UniqueFd LoadProgram(const uint8_t* insns, size_t len, std::vector<char>* log) {
+// Loads without a verifier log (with one, a log buffer too small for the verifier's trace fails
+// the load with ENOSPC even for a valid program); only a refused program is loaded again with a
+// log, whose last line says why.
+UniqueFd LoadProgram(const uint8_t* insns, size_t len, std::string* why) {
   static const char kLicense[] = "Apache-2.0";  // device programs call no GPL-only helper
-  union bpf_attr a;
-  memset(&a, 0, sizeof(a));
-  a.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
-  a.insns = reinterpret_cast<uint64_t>(insns);
-  a.insn_cnt = static_cast<uint32_t>(len / 8);
-  a.license = reinterpret_cast<uint64_t>(kLicense);
-  log->assign(4096, 0);
-  a.log_buf = reinterpret_cast<uint64_t>(log->data());
-  a.log_size = static_cast<uint32_t>(log->size());
-  a.log_level = 1;
-  return UniqueFd(static_cast<int>(SysBpf(BPF_PROG_LOAD, &a)));
+  std::vector<char> log;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+    a.insns = reinterpret_cast<uint64_t>(insns);
+    a.insn_cnt = static_cast<uint32_t>(len / 8);
+    a.license = reinterpret_cast<uint64_t>(kLicense);
+    if (attempt == 1) {
+      log.assign(1 << 20, 0);
+      a.log_buf = reinterpret_cast<uint64_t>(log.data());
+      a.log_size = static_cast<uint32_t>(log.size());
+      a.log_level = 1;
+    }
+    UniqueFd fd(static_cast<int>(SysBpf(BPF_PROG_LOAD, &a)));
+    if (fd || attempt == 1) {
+      int err = errno;
+      if (!fd && !log.empty()) {
+        // The last line that is not the verifier's statistics ("processed N insns ...").
+        std::string text(log.data());
+        for (;;) {
+          while (!text.empty() && text.back() == '\n') text.pop_back();
+          size_t nl = text.rfind('\n');
+          std::string line = nl == std::string::npos ? text : text.substr(nl + 1);
+          bool stats = line.rfind("processed ", 0) == 0 || line.rfind("verification time", 0) == 0;
+          if (!stats || nl == std::string::npos) {
+            *why = line;
+            break;
+          }
+          text.resize(nl);
+        }
+      }
+      errno = err;
+      return fd;
+    }
+    if (errno == EPERM || errno == ENOSYS) return fd;  // no bpf(2) for us: a log would not help
+  }
+  return UniqueFd();
 }
 
 int Attach(int cgroup_fd, int prog_fd, int replace_fd) {
@@ -94,11 +125,10 @@ Napi::Value LoadDeviceProgram(const Napi::CallbackInfo& info) {
     ThrowSys(env, EINVAL, "bpf(BPF_PROG_LOAD)", "", "insns must be a non-empty multiple of 8 bytes");
     return env.Undefined();
   }
-  std::vector<char> log;
-  UniqueFd prog = LoadProgram(buf.Data(), buf.Length(), &log);
+  std::string why;
+  UniqueFd prog = LoadProgram(buf.Data(), buf.Length(), &why);
   if (!prog) {
-    int err = errno;
-    ThrowSys(env, err, "bpf(BPF_PROG_LOAD)", "", log[0] != 0 ? std::string(log.data()) : "");
+    ThrowSys(env, errno, "bpf(BPF_PROG_LOAD)", "", why);
     return env.Undefined();
   }
   std::vector<uint32_t> old_ids;
