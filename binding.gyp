@@ -18,6 +18,7 @@
         "addon/src/console.cc",
         "addon/src/bpf.cc",
         "addon/src/eventfd.cc",
+        "addon/src/idmap.cc",
       ],
       "include_dirs": ["<!@(node -p \"require('node-addon-api').include\")", "addon"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

@@ -185,6 +185,9 @@ std::vector<Mount> mounts(const json& p) {
     m.attr_clr = num<uint64_t>(o, n, "attrClr");
     m.create_as = str(o, n, "createAs");
     if (m.create_as != "dir" && m.create_as != "file" && m.create_as != "auto") bad(n + "createAs", "expected dir, file or auto");
+    auto idmap = o.find("idmapFd");  // optional (plan-types.ts PlanMount.idmapFd)
+    if (idmap != o.end() && !idmap->is_null()) m.idmap_fd = integer<int>(*idmap, n + "idmapFd");
+    if (m.idmap_fd < -1) bad(n + "idmapFd", "expected a file descriptor or -1");
     out.push_back(std::move(m));
   }
   return out;

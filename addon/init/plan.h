@@ -33,6 +33,7 @@ struct Mount {
   uint64_t attr_set = 0;
   uint64_t attr_clr = 0;
   std::string create_as;  // "dir" | "file" | "auto"
+  int idmap_fd = -1;      // detached idmapped tree from the parent (bind mounts), -1 for none
 };
 
 struct Device {

@@ -172,8 +172,11 @@ void remount_bind(const Mount& m, int tree) {
 
 // Binds: open_tree(OPEN_TREE_CLONE) the host source, fix its flags while detached, move_mount it
 // onto the destination's fd. No path is looked up twice, nothing goes through /proc.
+// An idmapped bind arrives ready made from the parent (see PlanMount.idmapFd): only the host's
+// user namespace may idmap it. Taken over here, so it is closed once attached.
 void mount_bind(const Mount& m, int rootfd) {
-  UniqueFd tree = clone_tree(AT_FDCWD, m.source.c_str(), (m.flags & MS_REC) ? AT_RECURSIVE : 0);
+  UniqueFd tree = m.idmap_fd >= 0 ? UniqueFd(m.idmap_fd)
+                                  : clone_tree(AT_FDCWD, m.source.c_str(), (m.flags & MS_REC) ? AT_RECURSIVE : 0);
   if (!tree) mount_fail(m, "open_tree");
   struct stat st;
   if (fstat(tree.get(), &st) != 0) mount_fail(m, "fstat");

@@ -13,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsrun::InitConsole(env, exports);
   tsrun::InitBpf(env, exports);
   tsrun::InitEventFd(env, exports);
+  tsrun::InitIdmap(env, exports);
   return exports;
 }
 

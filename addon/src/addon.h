@@ -13,5 +13,6 @@ void InitSeccomp(Napi::Env env, Napi::Object exports);    // seccomp.cc: compile
 void InitConsole(Napi::Env env, Napi::Object exports);    // console.cc: setWinsize, dupFd (pty proxy)
 void InitBpf(Napi::Env env, Napi::Object exports);        // bpf.cc: loadDeviceProgram (cgroup v2 devices)
 void InitEventFd(Napi::Env env, Napi::Object exports);    // eventfd.cc: eventfd (v1 OOM notification)
+void InitIdmap(Napi::Env env, Napi::Object exports);      // idmap.cc: idmappedTree (idmapped mounts)
 
 }  // namespace tsrun

@@ -133,6 +133,9 @@ export class FakeNative implements Native {
   eventfd(nonBlocking: boolean): number {
     return this.run('eventfd', [nonBlocking], () => this.fd());
   }
+  idmappedTree(source: string, uidMap: string, gidMap: string, rbind: boolean, ridmap: boolean): number {
+    return this.run('idmappedTree', [source, uidMap, gidMap, rbind, ridmap], () => this.fd());
+  }
   /** Default: one SECCOMP_RET_ALLOW record, no flags (NEW_LISTENER when the profile has a listener). */
   compileSeccomp(profile: SeccompProfile): CompiledSeccomp {
     return this.run('compileSeccomp', [profile], () => ({

@@ -117,4 +117,9 @@ export interface Native {
   /** The numeric value of a constant the TypeScript side needs (CLONE_NEWNS, MS_BIND, ...),
    *  taken from the C headers so plan.ts never hard-codes a wrong one. Unknown names throw. */
   constants: Record<string, number>;
+  /** A detached copy (open_tree OPEN_TREE_CLONE, recursive with rbind) of the host directory
+   *  `source`, idmapped (mount_setattr MOUNT_ATTR_IDMAP, on every submount with ridmap) through a
+   *  user namespace built with these maps ("containerID hostID size" lines). Made in the host's
+   *  user namespace, where the kernel allows it; oci-init attaches it with move_mount. */
+  idmappedTree(source: string, uidMap: string, gidMap: string, rbind: boolean, ridmap: boolean): number;
 }

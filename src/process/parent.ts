@@ -19,6 +19,7 @@ import { compileForPlan } from '../seccomp/index.js';
 import { execDefaults } from '../spec/exec-plan.js';
 import { cgroupMode, cgroupV1Hierarchies, inUserNamespace, lastCap, startTimeOf, userName } from './procfs.js';
 import { userNsSpawnOptions } from './idmap.js';
+import { prepareIdmapMounts, type IdmapFds } from './idmap-mounts.js';
 import { destroyQuietly } from './cgroup-setup.js';
 import type { CgroupManager } from '../cgroups/manager.js';
 import { ProtocolCursor, decodeChildMessage, encodeFrame, MAX_FRAME, type ChildMessage, type ParentMessage } from './protocol.js';
@@ -255,6 +256,7 @@ function spawn(container: Container, plan: BuiltPlan, opts: CreateOptions, deps:
   chmodSync(fifoPath, 0o622);
   const fds: Partial<SpawnFds> = { joins: [] };
   let parentSock = -1;
+  let idmap: IdmapFds | undefined;
   try {
     fds.fifo = openSync(fifoPath, O_PATH);
     [parentSock, fds.childSock] = nat.socketPair();
@@ -263,6 +265,7 @@ function spawn(container: Container, plan: BuiltPlan, opts: CreateOptions, deps:
     fds.cgroup = cg ? cg.openForClone() : -1;
     const n = opts.preserveFds;
     const preserved = Array.from({ length: n }, (_, i) => 3 + i);
+    idmap = prepareIdmapMounts(nat, plan.init, 5 + n);
     const res = nat.spawnInit({
       initPath: deps.ociInitPath,
       argv: ['oci-init', String(3 + n), String(4 + n), String(n)],
@@ -271,7 +274,7 @@ function spawn(container: Container, plan: BuiltPlan, opts: CreateOptions, deps:
       joinInChild: fds.joins!,
       pidNamespaceFd: fds.pidNs,
       cgroupFd: fds.cgroup,
-      fds: [0, 1, 2, ...preserved, fds.childSock, fds.fifo],
+      fds: [0, 1, 2, ...preserved, fds.childSock, fds.fifo, ...idmap.fds],
       // The init must outlive `tsrun create`: no parent-death signal.
       pdeathSignal: 0,
       ...userNsSpawnOptions(sp),
@@ -283,6 +286,7 @@ function spawn(container: Container, plan: BuiltPlan, opts: CreateOptions, deps:
     return out;
   } finally {
     closeAll(fds);
+    idmap?.close();
     if (parentSock >= 0) closeSync(parentSock);
   }
 }

@@ -89,8 +89,6 @@ const RECURSIVE_ATTR_OPTIONS: Record<string, FlagOption> = {
 /** Options runc knows that oci-init cannot carry out yet: refused with a clear error rather than
  *  silently giving a different filesystem view. */
 const UNSUPPORTED_OPTIONS: Record<string, string> = {
-  idmap: 'idmapped mounts are not supported yet',
-  ridmap: 'idmapped mounts are not supported yet',
   tmpcopyup: 'tmpcopyup (copying the image content into a tmpfs) is not supported yet',
 };
 
@@ -127,6 +125,8 @@ export interface ParsedMountOptions {
   attrClr: number;
   /** Options found in UNSUPPORTED_OPTIONS, with the reason. */
   unsupported: { option: string; index: number; reason: string }[];
+  /** config.md "idmap"/"ridmap": an idmapped bind (ridmap: every submount idmapped too). */
+  idmap?: 'idmap' | 'ridmap';
 }
 
 /** Apply the option table to one mount's options, in order. */
@@ -141,6 +141,8 @@ export function parseMountOptions(options: readonly string[]): ParsedMountOption
       out.propagation.push(PROPAGATION_OPTIONS[o]);
     } else if (Object.hasOwn(RECURSIVE_ATTR_OPTIONS, o)) {
       applyAttr(out, RECURSIVE_ATTR_OPTIONS[o]);
+    } else if (o === 'idmap' || o === 'ridmap') {
+      out.idmap = o;
     } else if (Object.hasOwn(UNSUPPORTED_OPTIONS, o)) {
       out.unsupported.push({ option: o, index, reason: UNSUPPORTED_OPTIONS[o] });
     } else {
@@ -200,9 +202,6 @@ function buildMount(m: Mount, at: string, ctx: MountContext, problems: string[])
   const before = problems.length;
   const opts = parseMountOptions(m.options ?? []);
   for (const u of opts.unsupported) problems.push(`${at}/options/${u.index}: "${u.option}": ${u.reason}`);
-  if (m.uidMappings !== undefined || m.gidMappings !== undefined) {
-    problems.push(`${at}: uidMappings/gidMappings: idmapped mounts are not supported yet`);
-  }
   for (const [field, v] of [['destination', m.destination], ['source', m.source], ['type', m.type]] as const) {
     // A NUL would silently truncate the string at the C boundary (runc refuses it too).
     if (v?.includes('\0')) problems.push(`${at}/${field}: must not contain a NUL byte`);
@@ -217,7 +216,11 @@ function buildMount(m: Mount, at: string, ctx: MountContext, problems: string[])
   }
   if (problems.length > before) return null;
 
-  if (isBind) return [bindMount(m.source ?? '', destination, opts, ctx.bundle)];
+  if (isBind) return [withIdmap(bindMount(m.source ?? '', destination, opts, ctx.bundle), m, opts)];
+  if (opts.idmap !== undefined || m.uidMappings !== undefined || m.gidMappings !== undefined) {
+    problems.push(`${at}: idmapped mounts (idmap, ridmap, uidMappings/gidMappings) are supported for bind mounts only`);
+    return null;
+  }
   if (m.type === 'cgroup') return cgroupMounts(m, destination, opts, ctx);
   return [
     {
@@ -233,6 +236,14 @@ function buildMount(m: Mount, at: string, ctx: MountContext, problems: string[])
       createAs: 'dir',
     },
   ];
+}
+
+/** An idmapped bind: the mount's own mappings, or none yet (plan.ts fills in the container's
+ *  mappings for a bare `idmap` option, config.md "idmap"). */
+function withIdmap(pm: PlanMount, m: Mount, opts: ParsedMountOptions): PlanMount {
+  if (opts.idmap === undefined && m.uidMappings === undefined && m.gidMappings === undefined) return pm;
+  const copy = (x: Mount['uidMappings']) => (x ?? []).map(({ containerID, hostID, size }) => ({ containerID, hostID, size }));
+  return { ...pm, idmap: { uidMappings: copy(m.uidMappings), gidMappings: copy(m.gidMappings), recursive: opts.idmap === 'ridmap' } };
 }
 
 function bindMount(source: string, destination: string, opts: ParsedMountOptions, bundle: string): PlanMount {

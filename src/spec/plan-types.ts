@@ -107,6 +107,20 @@ export interface PlanMount {
   /** What to create at the destination if missing: a directory, or an empty file when a bind
    *  source is not a directory (oci-init checks the source on the host: "auto"). */
   createAs: 'dir' | 'file' | 'auto';
+  /** Bind mounts only, absent or null when not idmapped (config.md mount options idmap/ridmap,
+   *  mounts[].uidMappings/gidMappings): the parent builds the detached idmapped tree of `source` in
+   *  the host's user namespace (only there may it idmap a mount) and passes it as `idmapFd`. */
+  idmap?: { uidMappings: PlanIdMapping[]; gidMappings: PlanIdMapping[]; recursive: boolean } | null;
+  /** oci-init's descriptor of that detached tree: attached at the destination (move_mount) instead
+   *  of a fresh bind of `source`, then remountFlags/propagation/attrs as for any bind. Absent or
+   *  -1: none. */
+  idmapFd?: number;
+}
+
+export interface PlanIdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
 }
 
 export interface PlanDevice {

@@ -116,7 +116,9 @@ export function buildPlan(spec: Spec, ctx: PlanContext): BuiltPlan {
     mounts: adjustMountsForUserNs(mounts, {
       userNamespace: ns.spawn.userNamespace || ns.spawn.joinInChild.length > 0,
       newNetworkNamespace: ((ns.spawn.cloneFlags | ns.spawn.unshareFlags) & L.CLONE_NEWNET) !== 0,
-    }),
+      uidMappings: ns.spawn.uidMappings,
+      gidMappings: ns.spawn.gidMappings,
+    }, problems),
     devices: devFromHost ? [] : buildDevices(linux.devices ?? [], problems),
     bindDevices: ns.spawn.userNamespace || ns.spawn.joinInChild.length > 0 || (ctx.runningInUserNamespace ?? false),
     devSymlinks: !devFromHost,

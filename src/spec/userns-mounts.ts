@@ -9,7 +9,7 @@
  * nosuid/nodev/noexec on every submount and read-only when the config asked for it.
  */
 import { LINUX as L } from './linux-constants.js';
-import type { PlanMount } from './plan-types.js';
+import type { PlanIdMapping, PlanMount } from './plan-types.js';
 
 const SYSFS_BIND_ATTRS = L.MOUNT_ATTR_NOSUID | L.MOUNT_ATTR_NODEV | L.MOUNT_ATTR_NOEXEC;
 const REMOUNT_MASK = L.MS_RDONLY | L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC;
@@ -19,6 +19,9 @@ export interface UserNsMountContext {
   userNamespace: boolean;
   /** The container gets a new network namespace (created after, so owned by, its user ns). */
   newNetworkNamespace: boolean;
+  /** The container's own maps (linux.uidMappings/gidMappings); empty without a new user ns. */
+  uidMappings: PlanIdMapping[];
+  gidMappings: PlanIdMapping[];
 }
 
 /** The sysfs mount as an rbind of the host's /sys, keeping its destination and flags. */
@@ -40,8 +43,19 @@ export function sysfsAsHostBind(m: PlanMount): PlanMount {
   };
 }
 
+/** config.md: an `idmap`/`ridmap` mount without mappings of its own takes the container's user
+ *  namespace mappings; with neither there is nothing to map through. */
+function fillIdmap(m: PlanMount, ctx: UserNsMountContext, problems: string[]): PlanMount {
+  if (!m.idmap || m.idmap.uidMappings.length > 0 || m.idmap.gidMappings.length > 0) return m;
+  if (ctx.uidMappings.length === 0 || ctx.gidMappings.length === 0) {
+    problems.push(`/mounts (destination ${m.destination}): idmap without uidMappings/gidMappings needs a new user namespace with mappings to borrow`);
+    return m;
+  }
+  return { ...m, idmap: { ...m.idmap, uidMappings: ctx.uidMappings.map((x) => ({ ...x })), gidMappings: ctx.gidMappings.map((x) => ({ ...x })) } };
+}
+
 /** Applies the user-namespace substitutions to the converted mounts. */
-export function adjustMountsForUserNs(mounts: PlanMount[], ctx: UserNsMountContext): PlanMount[] {
-  if (!ctx.userNamespace || ctx.newNetworkNamespace) return mounts;
-  return mounts.map((m) => (m.type === 'sysfs' ? sysfsAsHostBind(m) : m));
+export function adjustMountsForUserNs(mounts: PlanMount[], ctx: UserNsMountContext, problems: string[]): PlanMount[] {
+  const bindSys = ctx.userNamespace && !ctx.newNetworkNamespace;
+  return mounts.map((m) => fillIdmap(bindSys && m.type === 'sysfs' ? sysfsAsHostBind(m) : m, ctx, problems));
 }

@@ -159,6 +159,8 @@ describe.skipIf(!!skipReason)(`user namespaces${skipNote}`, () => {
     const b = await usernsBundle();
     const data = join(b.dir, 'data');
     mkdirSync(data);
+    // The rootfs belongs to host root, unmapped inside: the mount point must exist already.
+    mkdirSync(join(b.rootfs, 'data'));
     // Owned by host uid/gid 1234: unmapped in the container's namespace unless the mount maps it.
     writeFileSync(join(data, 'f'), 'x');
     const { chownSync } = await import('node:fs');
@@ -175,6 +177,7 @@ describe.skipIf(!!skipReason)(`user namespaces${skipNote}`, () => {
     const b = await usernsBundle();
     const data = join(b.dir, 'shared');
     mkdirSync(data);
+    mkdirSync(join(b.rootfs, 'shared'));
     writeFileSync(join(data, 'f'), 'x');
     const { chownSync } = await import('node:fs');
     // Host-side owner 7 (outside the container's range): with `idmap` it appears as container id 7.
@@ -184,5 +187,26 @@ describe.skipIf(!!skipReason)(`user namespaces${skipNote}`, () => {
     expect(out.trim().split('\n')).toEqual(['7:7', '0:0']);
     // Written through the mount as container root: owned by host uid 0 on disk.
     expect(statSync(join(data, 'new')).uid).toBe(0);
+  });
+
+  it('a read-only ridmap rbind keeps ro and the mapping', async () => {
+    const b = await usernsBundle();
+    const data = join(b.dir, 'ro');
+    mkdirSync(data);
+    mkdirSync(join(b.rootfs, 'ro'));
+    writeFileSync(join(data, 'f'), 'x');
+    b.config.mounts.push({ destination: '/ro', type: 'bind', source: data, options: ['rbind', 'ridmap', 'ro'] });
+    const out = await sh(b, 'stat -c %u /ro/f; touch /ro/new 2>/dev/null && echo wrote || echo refused');
+    expect(out.trim().split('\n')).toEqual(['0', 'refused']);
+  });
+
+  it('idmap on a mount that is not a bind is refused naming the mount, nothing left behind', async () => {
+    const b = await usernsBundle();
+    b.config.mounts.push({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['idmap'] });
+    const id = newId('userns-idmap-bad');
+    const r = await runContainer(b, id);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/mounts\/\d+.*bind mounts only/);
+    expect((await tsrun(['list', '-q'])).stdout.split('\n')).not.toContain(id);
   });
 });

@@ -197,19 +197,34 @@ describe('other mounts', () => {
     });
   });
 
-  it('refuses idmap, ridmap, tmpcopyup and mount id mappings, naming the field', () => {
+  it('refuses tmpcopyup and idmapped mounts that are not binds, naming the field', () => {
     const problems = problemsOf([
-      { destination: '/a', type: 'bind', source: '/s', options: ['rbind', 'idmap'] },
       { destination: '/b', type: 'tmpfs', source: 'tmpfs', options: ['tmpcopyup'] },
-      { destination: '/c', type: 'bind', source: '/s', options: ['ridmap'] },
-      { destination: '/d', type: 'bind', source: '/s', uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] },
+      { destination: '/c', type: 'tmpfs', source: 'tmpfs', options: ['idmap'] },
+      { destination: '/d', type: 'tmpfs', source: 'tmpfs', uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] },
     ]);
     expect(problems).toEqual([
-      expect.stringMatching(/^\/mounts\/0\/options\/1: "idmap": idmapped mounts are not supported yet/),
-      expect.stringMatching(/^\/mounts\/1\/options\/0: "tmpcopyup": .*not supported yet/),
-      expect.stringMatching(/^\/mounts\/2\/options\/0: "ridmap"/),
-      expect.stringMatching(/^\/mounts\/3: uidMappings\/gidMappings: idmapped mounts are not supported yet/),
+      expect.stringMatching(/^\/mounts\/0\/options\/0: "tmpcopyup": .*not supported yet/),
+      expect.stringMatching(/^\/mounts\/1: idmapped mounts .* bind mounts only/),
+      expect.stringMatching(/^\/mounts\/2: idmapped mounts .* bind mounts only/),
     ]);
+  });
+
+  it('idmap, ridmap and mount mappings on binds become an idmap request for the parent', () => {
+    const map = [{ containerID: 0, hostID: 1000, size: 10 }];
+    const out = convert([
+      { destination: '/a', type: 'bind', source: '/s', options: ['rbind', 'idmap'] },
+      { destination: '/c', type: 'bind', source: '/s', options: ['ridmap'] },
+      { destination: '/d', type: 'bind', source: '/s', uidMappings: map, gidMappings: map },
+      { destination: '/e', type: 'bind', source: '/s' },
+    ]);
+    expect(out.map((m) => m.idmap)).toEqual([
+      { uidMappings: [], gidMappings: [], recursive: false },
+      { uidMappings: [], gidMappings: [], recursive: true },
+      { uidMappings: map, gidMappings: map, recursive: false },
+      undefined,
+    ]);
+    expect(out[0]!.data).toBe('');
   });
 
   it('refuses a mount over /, a bind without source, a NUL byte and a missing type', () => {

@@ -67,3 +67,33 @@ describe('user namespace: spawn options and maps', () => {
     expect(ownIdOnly(MAP, 1000)).toBe(false);
   });
 });
+
+describe('user namespace: idmapped mounts in the plan', () => {
+  it('a bare idmap borrows the container mappings; without a user namespace it is refused', () => {
+    const s = spec(['user', 'mount', 'network']);
+    s.mounts = [{ destination: '/d', type: 'bind', source: '/src', options: ['bind', 'idmap'] }];
+    expect(buildPlan(s, ctx).init.mounts[0]!.idmap).toEqual({ uidMappings: MAP, gidMappings: MAP, recursive: false });
+    const noUser: Spec = { ...s, linux: { namespaces: [{ type: 'mount' }] } };
+    expect(() => buildPlan(noUser, ctx)).toThrow(/destination \/d.*idmap without uidMappings/);
+  });
+
+  it('prepareIdmapMounts builds one tree per idmapped mount and numbers them for the child', async () => {
+    const { FakeNative } = await import('../../src/native/fake.js');
+    const { prepareIdmapMounts } = await import('../../src/process/idmap-mounts.js');
+    const s = spec(['user', 'mount', 'network']);
+    s.mounts = [
+      { destination: '/a', type: 'bind', source: '/src', options: ['rbind', 'ridmap'] },
+      { destination: '/b', type: 'bind', source: '/other' },
+      { destination: '/c', type: 'bind', source: '/x', options: ['bind'], uidMappings: [{ containerID: 0, hostID: 5, size: 1 }], gidMappings: [{ containerID: 0, hostID: 6, size: 1 }] },
+    ];
+    const init = buildPlan(s, ctx).init;
+    const nat = new FakeNative();
+    const r = prepareIdmapMounts(nat, init, 7);
+    expect(r.fds).toHaveLength(2);
+    expect(init.mounts.map((m) => m.idmapFd)).toEqual([7, undefined, 8]);
+    expect(nat.callsOf('idmappedTree')).toEqual([
+      ['/src', '0 100000 65536\n', '0 100000 65536\n', true, true],
+      ['/x', '0 5 1\n', '0 6 1\n', false, false],
+    ]);
+  });
+});
