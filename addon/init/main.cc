@@ -146,6 +146,8 @@ Prepared setup(const Args& a, const Plan& plan, const PreservedFds& pre, int pro
   check_lsm_available(p);
   join_namespaces(plan);                                  // 2
   if (!plan.exec_mode) out.start_state = build_container(a, plan, procfd);  // 3-9
+  // After pivot_root: the pty comes from the container's devpts (SECURITY.md #9).
+  if (p.terminal) setup_console(p, a.sync_fd, !plan.exec_mode && plan.mount_namespace);
   else out.start_state = plan.exec_state;
   // After pivot_root: the pty comes from the container's devpts (SECURITY.md #9).
   if (p.terminal) setup_console(p, a.sync_fd, !plan.exec_mode && plan.mount_namespace);

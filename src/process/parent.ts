@@ -23,6 +23,7 @@ import { prepareIdmapMounts, type IdmapFds } from './idmap-mounts.js';
 import { destroyQuietly } from './cgroup-setup.js';
 import type { CgroupManager } from '../cgroups/manager.js';
 import { ProtocolCursor, decodeChildMessage, encodeFrame, MAX_FRAME, type ChildMessage, type ParentMessage } from './protocol.js';
+import { extraFds } from './extra-fds.js';
 import { checkTerminal as checkTerminalFlags, closeConsoleTarget, consoleTarget, receiveUntilReady, type ConsoleTarget } from './console.js';
 
 /** O_PATH: a handle on the fifo that does not open it (opening would block without a reader). */
@@ -177,6 +178,10 @@ export function createContainer(opts: CreateOptions, deps: CreateDeps): Created 
   checkTerminal(spec, opts);
   const plan = deps.buildPlan(spec, { ...deps.hostContext(), bundle, noPivot: opts.noPivot });
   for (const w of plan.warnings) logWarn(w);
+  // As runc: socket-activation fds (LISTEN_FDS) first, then --preserve-fds, all checked to be
+  // the caller's; LISTEN_FDS/LISTEN_PID=1 join the container's environment.
+  const extra = extraFds(opts.preserveFds);
+  plan.init.process.env.push(...extra.env);
   // Compiled here, in the parent, so oci-init only loads finished BPF (ARCHITECTURE.md).
   compileForPlan(plan.init, plan.seccomp, deps.native);
   const store = new Store(opts.root);
@@ -192,7 +197,7 @@ export function createContainer(opts: CreateOptions, deps: CreateDeps): Created 
     cg = deps.cgroup?.(spec, opts.id);
     if (cg) container.state.cgroup = cg.toState();
     container.save();
-    const spawned = spawn(container, plan, opts, deps, cg);
+    const spawned = spawn(container, plan, { ...opts, preserveFds: extra.count }, deps, cg);
     pidfd = spawned.pidfd;
     // v1 (or a kernel without CLONE_INTO_CGROUP): joined before the first sync message, so
     // oci-init runs no container code outside the cgroup.
