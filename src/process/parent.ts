@@ -23,6 +23,7 @@ import { prepareIdmapMounts, type IdmapFds } from './idmap-mounts.js';
 import { destroyQuietly } from './cgroup-setup.js';
 import type { CgroupManager } from '../cgroups/manager.js';
 import { ProtocolCursor, decodeChildMessage, encodeFrame, MAX_FRAME, type ChildMessage, type ParentMessage } from './protocol.js';
+import { checkTerminal as checkTerminalFlags, closeConsoleTarget, consoleTarget, receiveUntilReady, type ConsoleTarget } from './console.js';
 import { extraFds } from './extra-fds.js';
 import { checkTerminal as checkTerminalFlags, closeConsoleTarget, consoleTarget, receiveUntilReady, type ConsoleTarget } from './console.js';
 
