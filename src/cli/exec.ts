@@ -64,7 +64,7 @@ async function realExecDeps(): Promise<ExecDeps> {
     parseProcess,
     loadBundle,
     hostContext: () => hostPlanContext(nat),
-    channel: (fd) => new SocketChannel(fd),
+    channel: (fd) => new SocketChannel(fd, nat),
     joinCgroup(c, pid, sub) {
       const cg = containerCgroup(c);
       if (cg === undefined) {
@@ -80,10 +80,14 @@ async function realExecDeps(): Promise<ExecDeps> {
 export async function run(ctx: CommandContext): Promise<number> {
   const opts = execOptions(ctx);
   const deps = await realExecDeps();
-  const { pidfd } = execInContainer(opts, deps);
+  const { pidfd, pty } = execInContainer(opts, deps);
   if (opts.detach) {
     closeSync(pidfd);
     return 0;
   }
-  return waitForeground(deps.native, pidfd);
+  // The process may already be writing: its output waits in the pty until the proxy reads.
+  const proxy = pty === undefined ? undefined : (await import('../process/console-proxy.js')).proxyPty(deps.native, pty);
+  const code = await waitForeground(deps.native, pidfd, proxy !== undefined);
+  await proxy?.finish();
+  return code;
 }

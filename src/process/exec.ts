@@ -9,7 +9,7 @@
 
 import { closeSync, constants as C, openSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { InitFailure, StatusError, TsrunError } from '../errors.js';
+import { StatusError, TsrunError } from '../errors.js';
 import { logDebug, logWarn } from '../log.js';
 import { loadContainer, type Container } from '../container/container.js';
 import { openVerifiedPidfd } from '../container/lifecycle.js';
@@ -22,6 +22,7 @@ import {
 } from '../spec/exec-plan.js';
 import { compileForPlan } from '../seccomp/index.js';
 import { EXEC_PROTOCOL_ORDER, ProtocolCursor } from './protocol.js';
+import { checkTerminal, closeConsoleTarget, consoleTarget, receiveUntilReady, type ConsoleTarget } from './console.js';
 import type { SyncChannel } from './parent.js';
 import { FORWARDED_SIGNALS, signalNumber } from './signals.js';
 
@@ -61,6 +62,8 @@ export interface Execed {
   pid: number;
   /** pidfd of the process (tsrun is its parent): foreground exec waits on it. */
   pidfd: number;
+  /** Foreground terminal without --console-socket: the pty master, for the proxy. */
+  pty?: number;
 }
 
 /** runc's wording for the statuses exec refuses. */
@@ -95,7 +98,8 @@ export function execInContainer(opts: ExecOptions, deps: ExecDeps): Execed {
   try {
     const defaults = c.state.exec ?? execDefaults(deps.loadBundle(c.state.bundle).spec);
     const { process: proc, file } = execProcessSpec(opts, defaults, deps);
-    checkTerminal(proc, opts);
+    // runc's rules (console.ts): a detached terminal needs --console-socket, and only it may have one.
+    checkTerminal(proc.terminal ?? false, opts.consoleSocket, opts.detach);
     const ctx = { ...deps.hostContext(), initPid: c.state.pid, rootfs: c.state.rootfs, bundle: c.state.bundle };
     const plan = buildExecPlan(defaults, proc, ctx, deps.buildPlan, file);
     for (const w of plan.warnings) logWarn(w);
@@ -106,27 +110,24 @@ export function execInContainer(opts: ExecOptions, deps: ExecDeps): Execed {
   }
 }
 
-/** The pty for exec (--tty / process.terminal) plugs in here and at the `pty` message in
- *  exchange(): the terminal part of issue 4. Until then it is refused before anything starts. */
-function checkTerminal(proc: Process, opts: ExecOptions): void {
-  if (proc.terminal) throw new TsrunError('exec: process.terminal (--tty): allocating a pseudo-terminal is not implemented yet');
-  if (opts.consoleSocket !== undefined) {
-    throw new TsrunError('--console-socket: cannot be used when process.terminal is false (no terminal to send)');
-  }
-}
-
 function spawnAndSync(c: Container, plan: ExecPlan, opts: ExecOptions, deps: ExecDeps): Execed {
-  const { pid, pidfd, parentSock } = spawn(plan, opts, deps);
+  // Connected before the spawn: a wrong --console-socket fails with nothing to clean up.
+  const target = consoleTarget(deps.native, plan.init.process.terminal, opts.consoleSocket);
   try {
-    logDebug(`exec ${c.id}: oci-init is pid ${pid}`);
-    deps.joinCgroup(c, pid, opts.cgroup);
-    plan.init.execState = c.ociStateJson();
-    exchange(plan, deps.channel(parentSock));
-    if (opts.pidFile !== undefined) writeFileAtomic(resolve(opts.pidFile), String(pid));
-    return { pid, pidfd };
-  } catch (e) {
-    kill(deps.native, pidfd);
-    throw e;
+    const { pid, pidfd, parentSock } = spawn(plan, opts, deps);
+    try {
+      logDebug(`exec ${c.id}: oci-init is pid ${pid}`);
+      deps.joinCgroup(c, pid, opts.cgroup);
+      plan.init.execState = c.ociStateJson();
+      const pty = exchange(plan, deps.channel(parentSock), deps.native, target);
+      if (opts.pidFile !== undefined) writeFileAtomic(resolve(opts.pidFile), String(pid));
+      return pty === undefined ? { pid, pidfd } : { pid, pidfd, pty };
+    } catch (e) {
+      kill(deps.native, pidfd);
+      throw e;
+    }
+  } finally {
+    closeConsoleTarget(target);
   }
 }
 
@@ -180,26 +181,23 @@ function spawn(plan: ExecPlan, opts: ExecOptions, deps: ExecDeps): { pid: number
   }
 }
 
-/** plan -> ready (EXEC_PROTOCOL_ORDER), or the child's error. */
-function exchange(plan: ExecPlan, ch: SyncChannel): void {
+/** plan -> (pty) -> ready (EXEC_PROTOCOL_ORDER), or the child's error. Returns the pty master
+ *  for a foreground terminal (the socket target got it already). */
+function exchange(plan: ExecPlan, ch: SyncChannel, nat: Native, target: ConsoleTarget | undefined): number | undefined {
   const cursor = new ProtocolCursor(EXEC_PROTOCOL_ORDER);
   try {
     cursor.step('parent->child', 'plan');
     ch.send({ type: 'plan', plan: plan.init });
-    const msg = ch.receive('ready');
-    logDebug(`sync: received ${msg.type}`);
-    cursor.step('child->parent', msg.type);
-    if (msg.type === 'error') throw new InitFailure(msg.step, msg.syscall, msg.errno, msg.path, msg.message);
-    // A `pty` message (process.terminal) would arrive here: checkTerminal refuses it for now.
-    if (msg.type !== 'ready') throw new TsrunError(`sync: unexpected ${msg.type} from exec init`);
+    return receiveUntilReady(nat, ch, cursor, target);
   } finally {
     ch.close();
   }
 }
 
 /** Foreground exec: signals tsrun gets go to the process; its status is tsrun's (128+N when
- *  killed by signal N, as a shell reports it). */
-export async function waitForeground(nat: Native, pidfd: number): Promise<number> {
+ *  killed by signal N, as a shell reports it). With a terminal SIGWINCH is the proxy's (it
+ *  resizes the pty; the kernel signals the process). */
+export async function waitForeground(nat: Native, pidfd: number, terminal = false): Promise<number> {
   const forward = (sig: NodeJS.Signals) => {
     try {
       nat.pidfdSendSignal(pidfd, signalNumber(sig) ?? 15);
@@ -207,12 +205,13 @@ export async function waitForeground(nat: Native, pidfd: number): Promise<number
       // Exited already: waitPidfd is about to return.
     }
   };
-  for (const s of FORWARDED_SIGNALS) process.on(s, forward);
+  const signals = FORWARDED_SIGNALS.filter((s) => !(terminal && s === 'SIGWINCH'));
+  for (const s of signals) process.on(s, forward);
   let res: WaitResult;
   try {
     res = await nat.waitPidfd(pidfd);
   } finally {
-    for (const s of FORWARDED_SIGNALS) process.off(s, forward);
+    for (const s of signals) process.off(s, forward);
     closeSync(pidfd);
   }
   return res.signal !== null ? 128 + res.signal : (res.exitCode ?? 0);

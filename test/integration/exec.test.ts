@@ -9,6 +9,7 @@ import {
   containerState, installCleanup, makeBundle, newId, onCleanup, parseProbe, pidAlive, skipNote, skipReason, testRoot, trackDir,
   tsrun, tsrunBin, waitFor, type Bundle,
 } from '../../conformance/lib/index.js';
+import { consoleReceiver } from '../../conformance/lib/console.js';
 import { findCommand } from '../../src/cli/commands.js';
 
 installCleanup();
@@ -139,6 +140,33 @@ describe.skipIf(!!skipReason)(`exec (integration)${skipNote}`, () => {
     const st = JSON.parse(readFileSync(join(dir, 'exec.json'), 'utf8')) as { fds: string[]; metadata: string; state: Record<string, unknown> };
     expect(st).toMatchObject({ fds: ['seccompFd'], metadata: 'm' });
     expect(st.state).toMatchObject({ id, bundle: b.dir, status: 'running' });
+  });
+
+  it('exec -t -d --console-socket: the pty master goes to the socket, the process has it as its terminal', async () => {
+    const { id } = await started();
+    const rec = await consoleReceiver();
+    const r = await tsrun(['exec', '-t', '-d', '--console-socket', rec.socketPath, id, '/bin/sh', '-c', 'tty; echo in-exec']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = await rec.done;
+    expect(out.output).toMatch(/^\/dev\/pts\/\d+\nin-exec\n/);
+  });
+
+  it('exec -t in the foreground proxies the pty to tsrun\'s stdio and returns the status', async () => {
+    const { id } = await started();
+    const r = await tsrun(['exec', '-t', id, '/bin/sh', '-c', 'tty; echo hi; exit 3']);
+    expect(r.code).toBe(3);
+    expect(r.stdout.replace(/\r\n/g, '\n')).toMatch(/^\/dev\/pts\/\d+\nhi\n/);
+  });
+
+  it('terminal flags are refused as runc refuses them', async () => {
+    const { id } = await started();
+    const a = await tsrun(['exec', '-t', '-d', id, '/bin/sh']);
+    expect(a.code).not.toBe(0);
+    expect(a.stderr).toContain('cannot allocate tty if runc will detach without setting console socket');
+    const b = await tsrun(['exec', '--console-socket', '/nonexistent.sock', id, '/bin/true']);
+    expect(b.code).not.toBe(0);
+    expect(b.stderr).toContain('cannot use console socket if runc will not detach or allocate tty');
   });
 
   it('forwards signals to the foreground process and exits 128+N', async () => {

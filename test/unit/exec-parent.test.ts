@@ -60,7 +60,7 @@ function container(over: Partial<StateFile> = {}): void {
 function setup(replies: ChildMessage[]) {
   const nat = new FakeNative();
   const realFd = () => openSync('/dev/null', 'r');
-  nat.script('pidfdOpen', () => realFd());
+  nat.script('pidfdOpen', () => realFd(), () => realFd(), () => realFd());
   nat.script('socketPair', (): [number, number] => [realFd(), realFd()]);
   nat.script('spawnInit', () => ({ pid: 4321, pidfd: realFd(), intoCgroup: false }));
   const events: string[] = [];
@@ -143,10 +143,33 @@ describe('execInContainer', () => {
     expect(plan.process.env).toEqual(['PATH=/bin', 'A=1']);
   });
 
-  it('refuses --tty until the terminal part plugs in, before spawning', () => {
+  it('terminal flags follow runc\'s rules, checked before spawning', () => {
     container();
     const { nat, deps } = setup([]);
-    expect(() => execInContainer(opts({ flags: { args: ['/bin/sh'], tty: true, env: [], additionalGids: [], caps: [] } }), deps)).toThrow(/terminal/);
+    const tty = { args: ['/bin/sh'], tty: true, env: [], additionalGids: [], caps: [] };
+    expect(() => execInContainer(opts({ flags: tty, detach: true }), deps)).toThrow('cannot allocate tty if runc will detach without setting console socket');
+    expect(() => execInContainer(opts({ consoleSocket: '/x.sock', detach: true }), deps)).toThrow('cannot use console socket if runc will not detach or allocate tty');
     expect(nat.callsOf('spawnInit')).toHaveLength(0);
+  });
+
+  it('a foreground terminal: the pty master from oci-init is returned for the proxy', () => {
+    container();
+    const { nat, deps } = setup([{ type: 'pty' }, { type: 'ready' }]);
+    const master = openSync('/dev/null', 'r');
+    let channel: { receiveFd(): { fd: number; data: string } } | undefined;
+    const orig = deps.channel;
+    deps.channel = (fd) => {
+      const ch = orig(fd) as SyncChannel & { receiveFd?: () => { fd: number; data: string } };
+      ch.receiveFd = () => ({ fd: master, data: '/dev/ptmx' });
+      channel = ch as { receiveFd(): { fd: number; data: string } };
+      return ch;
+    };
+    const r = execInContainer(opts({ flags: { args: ['/bin/sh'], tty: true, env: [], additionalGids: [], caps: [] } }), deps);
+    expect(channel).toBeDefined();
+    expect(r.pty).toBe(master);
+    const plan = nat.callsOf('spawnInit');
+    expect(plan).toHaveLength(1);
+    closeSync(r.pidfd);
+    closeSync(master);
   });
 });
