@@ -142,12 +142,9 @@ Prepared setup(const Args& a, const Plan& plan, const PreservedFds& pre, int pro
   Prepared out;
   out.listener = listener_socket(p, pre);
   if (p.cpu_affinity_initial) set_cpu_affinity(*p.cpu_affinity_initial, "execCPUAffinity.initial");
-  if (p.terminal && ::isatty(0) && ::ioctl(0, TIOCSCTTY, 0) < 0) throw_sys("console", "ioctl(TIOCSCTTY)");
   check_lsm_available(p);
   join_namespaces(plan);                                  // 2
   if (!plan.exec_mode) out.start_state = build_container(a, plan, procfd);  // 3-9
-  // After pivot_root: the pty comes from the container's devpts (SECURITY.md #9).
-  if (p.terminal) setup_console(p, a.sync_fd, !plan.exec_mode && plan.mount_namespace);
   else out.start_state = plan.exec_state;
   // After pivot_root: the pty comes from the container's devpts (SECURITY.md #9).
   if (p.terminal) setup_console(p, a.sync_fd, !plan.exec_mode && plan.mount_namespace);
