@@ -8,7 +8,7 @@ import {
   containerState, installCleanup, makeBundle, newId, pidAlive, skipNote, skipReason, testRoot, tsrun, waitFor,
   type Bundle, type OciConfig,
 } from '../../conformance/lib/index.js';
-import { leftovers } from './ops-lib.js';
+import { leftovers, ok } from './ops-lib.js';
 
 installCleanup();
 
@@ -121,7 +121,7 @@ describe.skipIf(!!skipReason)(`bad input${skipNote}`, () => {
       const r = await tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir });
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
-      expect((await tsrun(['delete', '--force', id])).code).toBe(0);
+      await ok(tsrun(['delete', '--force', id]));
       expect(leftovers({ id, bundle: b.dir })).toEqual([]);
     });
 
@@ -212,7 +212,7 @@ describe.skipIf(!!skipReason)(`bad input${skipNote}`, () => {
     it('a truncated state.json is named by state, and delete --force still removes the container', async () => {
       const b = await makeBundle({ args: ['/bin/true'] });
       const id = newId('bad');
-      expect((await tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir })).code).toBe(0);
+      await ok(tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir }));
       const pid = (await containerState(id)).pid!;
       const file = join(testRoot(), id, 'state.json');
       const text = readFileSync(file, 'utf8');
@@ -233,20 +233,20 @@ describe.skipIf(!!skipReason)(`bad input${skipNote}`, () => {
     it('a dead init pid reads as stopped and delete removes everything', async () => {
       const b = await makeBundle({ args: ['/bin/true'] });
       const id = newId('bad');
-      expect((await tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir })).code).toBe(0);
+      await ok(tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir }));
       const pid = (await containerState(id)).pid!;
       process.kill(pid, 'SIGKILL');
       expect(await waitFor(() => !pidAlive(pid), 3000)).toBe(true);
       expect((await containerState(id)).status).toBe('stopped');
       expect((await tsrun(['kill', id, 'KILL'])).code).not.toBe(0);
-      expect((await tsrun(['delete', id])).code).toBe(0);
+      await ok(tsrun(['delete', id]));
       expect(leftovers({ id, bundle: b.dir })).toEqual([]);
     });
 
     it('a pid reused by an unrelated process is not taken for the container, nor signalled', async () => {
       const b = await makeBundle({ args: ['/bin/true'] });
       const id = newId('bad');
-      expect((await tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir })).code).toBe(0);
+      await ok(tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir }));
       const pid = (await containerState(id)).pid!;
       process.kill(pid, 'SIGKILL');
       expect(await waitFor(() => !pidAlive(pid), 3000)).toBe(true);
@@ -279,12 +279,12 @@ describe.skipIf(!!skipReason)(`bad input${skipNote}`, () => {
     it('an unknown signal is named by kill and the container keeps running', async () => {
       const b = await makeBundle({ args: ['/bin/sleep', '100'] });
       const id = newId('bad');
-      expect((await tsrun(['run', '-d', '--bundle', b.dir, id], { cwd: b.dir })).code).toBe(0);
+      await ok(tsrun(['run', '-d', '--bundle', b.dir, id], { cwd: b.dir }));
       const k = await tsrun(['kill', id, 'SIGBOGUS']);
       expect(k.code).not.toBe(0);
       expect(k.stderr).toMatch(/BOGUS/);
       expect((await containerState(id)).status).toBe('running');
-      expect((await tsrun(['delete', '--force', id])).code).toBe(0);
+      await ok(tsrun(['delete', '--force', id]));
       expect(leftovers({ id, bundle: b.dir })).toEqual([]);
     });
   });

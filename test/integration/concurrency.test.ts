@@ -8,7 +8,7 @@ import {
   containerState, installCleanup, makeBundle, newId, pidAlive, skipNote, skipReason, testRoot, tsrun, waitFor,
   type RunResult,
 } from '../../conformance/lib/index.js';
-import { leftovers } from './ops-lib.js';
+import { leftovers, ok } from './ops-lib.js';
 
 installCleanup();
 
@@ -34,7 +34,7 @@ describe.skipIf(!!skipReason)(`concurrency${skipNote}`, () => {
     const b = await makeBundle({ args: ['/bin/sh', '-c', 'trap "" USR1; sleep 100'] });
     b.write();
     const id = newId('conc');
-    expect((await tsrun(['run', '-d', '--bundle', b.dir, id], { cwd: b.dir })).code).toBe(0);
+    await ok(tsrun(['run', '-d', '--bundle', b.dir, id], { cwd: b.dir }));
     let intact = true;
     const watcher = setInterval(() => (intact &&= stateFileIntact(id)), 2);
     const runs = await Promise.all(
@@ -47,14 +47,14 @@ describe.skipIf(!!skipReason)(`concurrency${skipNote}`, () => {
     }
     expect(intact).toBe(true);
     expect((await containerState(id)).status).toBe('running');
-    expect((await tsrun(['delete', '--force', id])).code).toBe(0);
+    await ok(tsrun(['delete', '--force', id]));
   });
 
   it('10 parallel delete --force of one running container: all exit 0, it is gone, nothing is left', async () => {
     const b = await makeBundle({ args: ['/bin/sleep', '100'] });
     b.write();
     const id = newId('conc');
-    expect((await tsrun(['run', '-d', '--bundle', b.dir, id], { cwd: b.dir })).code).toBe(0);
+    await ok(tsrun(['run', '-d', '--bundle', b.dir, id], { cwd: b.dir }));
     const pid = (await containerState(id)).pid!;
     const runs = await Promise.all(Array.from({ length: 10 }, () => tsrun(['delete', '--force', id])));
     for (const r of runs) expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
@@ -67,7 +67,7 @@ describe.skipIf(!!skipReason)(`concurrency${skipNote}`, () => {
     const b = await makeBundle({ args: ['/bin/true'] });
     b.write();
     const id = newId('conc');
-    expect((await tsrun(['run', '--keep', '--bundle', b.dir, id], { cwd: b.dir })).code).toBe(0);
+    await ok(tsrun(['run', '--keep', '--bundle', b.dir, id], { cwd: b.dir }));
     expect((await containerState(id)).status).toBe('stopped');
     let intact = true;
     const watcher = setInterval(() => (intact &&= stateFileIntact(id)), 2);
@@ -106,7 +106,7 @@ describe.skipIf(!!skipReason)(`concurrency${skipNote}`, () => {
       expect(st.status).toBe('created');
       expect(pidAlive(st.pid!)).toBe(true);
       expect(stateFileIntact(id)).toBe(true);
-      expect((await tsrun(['delete', '--force', id])).code).toBe(0);
+      await ok(tsrun(['delete', '--force', id]));
       // The loser must not have left an init of its own behind.
       expect(leftovers({ id, bundle: b.dir })).toEqual([]);
     });

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import {
   containerState, installCleanup, makeBundle, newId, skipNote, skipReason, tsrun, waitFor, type Bundle,
 } from '../../conformance/lib/index.js';
-import { leftovers, strayProcesses } from './ops-lib.js';
+import { leftovers, strayProcesses, ok } from './ops-lib.js';
 
 installCleanup();
 
@@ -66,11 +66,11 @@ describe.skipIf(!!skipReason)(`hooks${skipNote}`, () => {
     expect(c.code).toBe(0);
     expect(hooksLog(b)).toEqual(['prestart', 'createRuntime', 'createContainer']);
     const pid = (await containerState(id)).pid!;
-    expect((await tsrun(['start', id])).code).toBe(0);
+    await ok(tsrun(['start', id]));
     expect(hooksLog(b)).toEqual(['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart']);
-    expect((await tsrun(['kill', id, 'KILL'])).code).toBe(0);
+    await ok(tsrun(['kill', id, 'KILL']));
     expect(await waitFor(async () => (await containerState(id)).status === 'stopped', 8000)).toBe(true);
-    expect((await tsrun(['delete', id])).code).toBe(0);
+    await ok(tsrun(['delete', id]));
     expect(hooksLog(b)).toEqual([...KINDS]);
 
     const expected: Record<Kind, string> = {
@@ -98,10 +98,10 @@ describe.skipIf(!!skipReason)(`hooks${skipNote}`, () => {
     b.write();
     const id = newId('hookenv');
     const env = { ...process.env, TSRUN_HOOK_CANARY: 'must-not-leak' };
-    expect((await tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir, env })).code).toBe(0);
-    expect((await tsrun(['start', id], { env })).code).toBe(0);
+    await ok(tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir, env }));
+    await ok(tsrun(['start', id], { env }));
     expect(await waitFor(async () => (await containerState(id)).status === 'stopped', 8000)).toBe(true);
-    expect((await tsrun(['delete', id], { env })).code).toBe(0);
+    await ok(tsrun(['delete', id], { env }));
     for (const kind of KINDS) {
       expect({ kind, args: readFileSync(join(b.rootfs, `args-${kind}`), 'utf8') }).toEqual({ kind, args: 'argzero|arg one|bar baz\n' });
       const hookEnv = readFileSync(join(b.rootfs, `env-${kind}`), 'utf8');
@@ -151,7 +151,7 @@ describe.skipIf(!!skipReason)(`hooks${skipNote}`, () => {
     b.config.hooks = { poststart: [shHook(b, 'exit 5')] };
     b.write();
     const id = newId('hookpost');
-    expect((await tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir })).code).toBe(0);
+    await ok(tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir }));
     const s = await tsrun(['start', id]);
     expect(s.code).not.toBe(0);
     if (namesKind) expect(s.stderr).toContain('poststart');
@@ -164,8 +164,8 @@ describe.skipIf(!!skipReason)(`hooks${skipNote}`, () => {
     b.config.hooks = { poststop: [shHook(b, 'exit 9'), shHook(b, 'echo second > "$d/second-poststop"')] };
     b.write();
     const id = newId('hookstop');
-    expect((await tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir })).code).toBe(0);
-    expect((await tsrun(['start', id])).code).toBe(0);
+    await ok(tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir }));
+    await ok(tsrun(['start', id]));
     expect(await waitFor(async () => (await containerState(id)).status === 'stopped', 8000)).toBe(true);
     const d = await tsrun(['delete', id]);
     expect(d.code).toBe(0);

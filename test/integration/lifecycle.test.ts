@@ -8,7 +8,7 @@ import {
   containerState, installCleanup, makeBundle, newId, pidAlive, skipNote, skipReason, testRoot, tsrun, waitFor,
   type Bundle,
 } from '../../conformance/lib/index.js';
-import { leftovers, spawnTsrun } from './ops-lib.js';
+import { leftovers, spawnTsrun, ok } from './ops-lib.js';
 
 installCleanup();
 
@@ -42,11 +42,11 @@ describe.skipIf(!!skipReason)(`lifecycle through the binary${skipNote}`, () => {
     expect(c.stderr).toBe('');
     expect(c.code).toBe(0);
     expect(await statusOf(id)).toBe('created');
-    expect((await tsrun(['start', id])).code).toBe(0);
+    await ok(tsrun(['start', id]));
     expect(await statusOf(id)).toBe('running');
-    expect((await tsrun(['kill', id, 'KILL'])).code).toBe(0);
+    await ok(tsrun(['kill', id, 'KILL']));
     expect(await waitFor(async () => (await statusOf(id)) === 'stopped', 8000)).toBe(true);
-    expect((await tsrun(['delete', id])).code).toBe(0);
+    await ok(tsrun(['delete', id]));
     expect(leftovers({ id, bundle: b.dir })).toEqual([]);
   });
 
@@ -68,7 +68,7 @@ describe.skipIf(!!skipReason)(`lifecycle through the binary${skipNote}`, () => {
     const b = await makeBundle({ args: ['/bin/sleep', '100'] });
     const id = newId('life');
     const pid = await create(b, id);
-    expect((await tsrun(['start', id])).code).toBe(0);
+    await ok(tsrun(['start', id]));
     const again = await tsrun(['start', id]);
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/running|not.*created|cannot start/);
@@ -103,7 +103,7 @@ describe.skipIf(!!skipReason)(`lifecycle through the binary${skipNote}`, () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('kept\n');
     expect(await statusOf(id)).toBe('stopped');
-    expect((await tsrun(['delete', id])).code).toBe(0);
+    await ok(tsrun(['delete', id]));
     expect(leftovers({ id, bundle: b.dir })).toEqual([]);
   });
 
@@ -131,9 +131,9 @@ describe.skipIf(!!skipReason)(`lifecycle through the binary${skipNote}`, () => {
     expect(st.status).toBe('running');
     expect(readFileSync(pidFile, 'utf8')).toBe(String(st.pid));
     expect(pidAlive(st.pid!)).toBe(true);
-    expect((await tsrun(['kill', id, 'KILL'])).code).toBe(0);
+    await ok(tsrun(['kill', id, 'KILL']));
     expect(await waitFor(async () => (await statusOf(id)) === 'stopped', 5000)).toBe(true);
-    expect((await tsrun(['delete', id])).code).toBe(0);
+    await ok(tsrun(['delete', id]));
     expect(leftovers({ id, bundle: b.dir })).toEqual([]);
   });
 
@@ -145,7 +145,7 @@ describe.skipIf(!!skipReason)(`lifecycle through the binary${skipNote}`, () => {
       // containerd parses this with strconv.Atoi and no trimming: digits only, no newline.
       expect(readFileSync(file!, 'utf8')).toBe(String(pid));
       expect(pidAlive(pid)).toBe(true);
-      expect((await tsrun(['delete', '--force', id])).code).toBe(0);
+      await ok(tsrun(['delete', '--force', id]));
     }
   });
 
@@ -169,7 +169,7 @@ describe.skipIf(!!skipReason)(`lifecycle through the binary${skipNote}`, () => {
     const id = newId('exit');
     const run = spawnTsrun(['run', '--bundle', b.dir, id], { cwd: b.dir });
     expect(await waitFor(async () => (await tsrun(['state', id])).stdout.includes('"running"'), 8000)).toBe(true);
-    expect((await tsrun(['kill', id, 'KILL'])).code).toBe(0);
+    await ok(tsrun(['kill', id, 'KILL']));
     const r = await run.done;
     expect(r.code).toBe(137);
     expect(leftovers({ id, bundle: b.dir })).toEqual([]);

@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { testRoot, tsrunBin, type RunResult } from '../../conformance/lib/index.js';
 
 export interface Spawned {
@@ -140,4 +141,11 @@ export function leftovers(c: LeftoverCheck): string[] {
   }
   if (c.id.length >= 6) for (const g of cgroupsNamed(c.id)) problems.push(`cgroup: ${g}`);
   return problems;
+}
+
+/** Awaits a tsrun call that must succeed; on failure the assertion shows tsrun's stderr. */
+export async function ok(call: Promise<RunResult>): Promise<RunResult> {
+  const r = await call;
+  expect({ code: r.code, signal: r.signal, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+  return r;
 }
