@@ -43,13 +43,15 @@ if ! command -v qemu-system-x86_64 >/dev/null || ! command -v cpio >/dev/null; t
 fi
 
 mkdir -p "$cache"
-exec 9>"$cache/.lock"
 # One VM run per cache at a time: runs share the kernel and the initramfs file.
-if ! flock -n 9; then
-  log "waiting for another VM run (holding $cache/.lock)"
-  flock -w "$limit" 9 || { log "gave up waiting for $cache/.lock after ${limit}s"; exit 4; }
-  t0="$(now_ms)"
-fi
+take_lock() {
+  exec 9>"$cache/.lock"
+  if ! flock -n 9; then
+    log "waiting for another VM run (holding $cache/.lock)"
+    flock -w "$limit" 9 || { log "gave up waiting for $cache/.lock after ${limit}s"; exit 4; }
+    t0="$(now_ms)"
+  fi
+}
 
 # The newest versioned linux-image-*-cloud-amd64 (not the meta, -dbg or -unsigned packages).
 newest_kernel_pkg() {
@@ -82,10 +84,21 @@ fetch_kernel() {
   rm -rf "$dl"
 }
 
-kernel_pkg="$(newest_kernel_pkg)"
+# apt-cache takes seconds on a busy host; the answer is kept for a day.
+kernel_pkg=""
+if [ -n "$(find "$cache/kernel.pkg" -mmin -1440 2>/dev/null)" ]; then kernel_pkg="$(cat "$cache/kernel.pkg")"; fi
 if [ -z "$kernel_pkg" ]; then
-  apt-get update -q >/dev/null 2>&1 || true
   kernel_pkg="$(newest_kernel_pkg)"
+  if [ -z "$kernel_pkg" ]; then
+    apt-get update -q >/dev/null 2>&1 || true
+    kernel_pkg="$(newest_kernel_pkg)"
+  fi
+  [ -z "$kernel_pkg" ] || echo "$kernel_pkg" >"$cache/kernel.pkg"
+fi
+# --ensure-only with the kernel cached reads nothing shared, so it does not wait behind a VM run.
+if [ "$ensure_only" -eq 0 ] || [ -z "$kernel_pkg" ] || [ ! -f "$cache/$kernel_pkg.vmlinuz" ] ||
+   [ ! -d "$cache/$kernel_pkg.modules" ]; then
+  take_lock
 fi
 if [ -z "$kernel_pkg" ]; then
   # Offline: use whatever kernel an earlier run cached.
