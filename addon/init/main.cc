@@ -132,6 +132,9 @@ std::string build_container(const Args& a, const Plan& plan, int procfd) {
   run_hooks(plan.create_container_hooks, r.create_state, "createContainer");  // 6
   if (plan.mount_namespace) enter_rootfs(plan);           // 7
   set_names(plan);                                        // 8
+  // After pivot_root (the pty comes from the container's devpts, SECURITY.md #9) and before the
+  // root goes read-only in step 9: /dev/console may have to be created.
+  if (plan.process.terminal) setup_console(plan.process, a.sync_fd, plan.mount_namespace);
   if (plan.mount_namespace) finish_rootfs(plan);          // 9
   return std::move(r.start_state);
 }
@@ -146,8 +149,8 @@ Prepared setup(const Args& a, const Plan& plan, const PreservedFds& pre, int pro
   join_namespaces(plan);                                  // 2
   if (!plan.exec_mode) out.start_state = build_container(a, plan, procfd);  // 3-9
   else out.start_state = plan.exec_state;
-  // After pivot_root: the pty comes from the container's devpts (SECURITY.md #9).
-  if (p.terminal) setup_console(p, a.sync_fd, !plan.exec_mode && plan.mount_namespace);
+  // exec: the joined mount namespace's root is the container's; no /dev/console for exec.
+  if (p.terminal && plan.exec_mode) setup_console(p, a.sync_fd, false);
   out.env = container_env(p);                             // 10 (reads /etc/passwd while still root)
   if (seccomp_before_identity(p)) install_seccomp(p, out);
   apply_identity(p, procfd);
