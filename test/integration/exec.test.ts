@@ -169,6 +169,21 @@ describe.skipIf(!!skipReason)(`exec (integration)${skipNote}`, () => {
     expect(b.stderr).toContain('cannot use console socket if runc will not detach or allocate tty');
   });
 
+  const clientDir = join(import.meta.dirname, '..', '..', '..', 'shared', 'reference', 'client-configs');
+  const clients = existsSync(clientDir) ? ['containerd-ctr-run.json', 'docker-run.json', 'podman-run.json'] : [];
+  it.skipIf(clients.length === 0)(`--process with the process objects real clients send${clients.length ? '' : ' (skipped: no shared/reference/client-configs)'}`, async () => {
+    const { id, b } = await started();
+    for (const name of clients) {
+      const proc = (JSON.parse(readFileSync(join(clientDir, name), 'utf8')) as { process: Record<string, unknown> }).process;
+      const file = join(b.dir, `exec-${name}`);
+      writeFileSync(file, JSON.stringify({ ...proc, terminal: false, args: ['/bin/sh', '-c', 'echo ok-$((1+1))'] }));
+      const r = await tsrun(['exec', '--process', file, id]);
+      expect(r.stderr, name).toBe('');
+      expect(r.stdout, name).toBe('ok-2\n');
+      expect(r.code, name).toBe(0);
+    }
+  });
+
   it('forwards signals to the foreground process and exits 128+N', async () => {
     const { id } = await started();
     const pidFile = join(testRoot(), `${id}.fg.pid`);
