@@ -3,6 +3,8 @@
 import { UsageError } from '../errors.js';
 import { SocketChannel, hostPlanContext, type CreateDeps, type CreateOptions } from '../process/parent.js';
 import { setupCgroup } from '../process/cgroup-setup.js';
+import { cgroupOrSkip } from '../rootless.js';
+import { logWarn } from '../log.js';
 import { bool, int, str } from './args.js';
 import type { CommandContext } from './dispatch.js';
 
@@ -36,6 +38,6 @@ export async function realCreateDeps(): Promise<CreateDeps> {
     buildPlan,
     hostContext: () => hostPlanContext(nat),
     channel: (fd) => new SocketChannel(fd, nat),
-    cgroup: (spec, id) => setupCgroup(spec, id, nat),
+    cgroup: (spec, id) => cgroupOrSkip(() => setupCgroup(spec, id, nat), spec.linux?.resources, logWarn),
   };
 }

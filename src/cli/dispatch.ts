@@ -5,6 +5,7 @@
  */
 
 import { writeSync } from 'node:fs';
+import { defaultRoot } from '../rootless.js';
 import { TsrunError, UsageError, describe } from '../errors.js';
 import { configureLog, logDebug, logError, type LogFormat } from '../log.js';
 import { flagHelp, parseArgs, str, bool, type FlagDef, type Parsed } from './args.js';
@@ -88,7 +89,7 @@ export function commandHelp(c: CommandDef): string {
 function parseGlobals(p: Parsed): Globals {
   const fmt = str(p, 'log-format') ?? 'text';
   if (fmt !== 'text' && fmt !== 'json') throw new UsageError(`invalid log-format: ${fmt} (want text or json)`);
-  const root = str(p, 'root') ?? DEFAULT_ROOT;
+  const root = str(p, 'root') ?? defaultRoot();
   if (root === '') throw new UsageError('--root: must not be empty');
   return { root, log: str(p, 'log') ?? null, logFormat: fmt, debug: bool(p, 'debug') };
 }

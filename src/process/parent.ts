@@ -123,7 +123,7 @@ export interface CreateDeps {
   channel(fd: number): SyncChannel;
   /** Makes and limits the container's cgroup (cgroup-setup.ts setupCgroup); unit tests leave it
    *  out and get no cgroup. */
-  cgroup?(spec: Spec, id: string): CgroupManager;
+  cgroup?(spec: Spec, id: string): CgroupManager | undefined;
 }
 
 export interface Created {

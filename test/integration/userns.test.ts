@@ -1,13 +1,13 @@
 // User namespaces as the root caller: maps seen from inside, ownership seen from the host,
 // capabilities, devices bound from the host, /sys without a network namespace, sysctl, joined user
 // namespaces and idmapped mounts. Real containers, checked from inside and from the host.
-import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   capMask, check, installCleanup, makeBundle, mountAt, newId, onCleanup, parseMountinfo, probe, runContainer, skipNote, skipReason,
-  tsrun, waitFor, type Bundle,
+  trackDir, tsrun, tsrunBin, waitFor, type Bundle,
 } from '../../conformance/lib/index.js';
 
 installCleanup();
@@ -163,7 +163,6 @@ describe.skipIf(!!skipReason)(`user namespaces${skipNote}`, () => {
     mkdirSync(join(b.rootfs, 'data'));
     // Owned by host uid/gid 1234: unmapped in the container's namespace unless the mount maps it.
     writeFileSync(join(data, 'f'), 'x');
-    const { chownSync } = await import('node:fs');
     chownSync(join(data, 'f'), 1234, 1234);
     // runtime-spec config.md: the mapping converts ids of the source filesystem (containerID) to
     // those of the mount (hostID): host 1234 -> 100234, which is 234 in the container's namespace.
@@ -179,7 +178,6 @@ describe.skipIf(!!skipReason)(`user namespaces${skipNote}`, () => {
     mkdirSync(data);
     mkdirSync(join(b.rootfs, 'shared'));
     writeFileSync(join(data, 'f'), 'x');
-    const { chownSync } = await import('node:fs');
     // Host-side owner 7 (outside the container's range): with `idmap` it appears as container id 7.
     chownSync(join(data, 'f'), 7, 7);
     b.config.mounts.push({ destination: '/shared', type: 'bind', source: data, options: ['bind', 'idmap'] });
@@ -210,3 +208,102 @@ describe.skipIf(!!skipReason)(`user namespaces${skipNote}`, () => {
     expect((await tsrun(['list', '-q'])).stdout.split('\n')).not.toContain(id);
   });
 });
+
+// Rootless: an unprivileged user created for the test (removed afterwards) runs `tsrun spec
+// --rootless` and `tsrun run` through setpriv, with its own XDG_RUNTIME_DIR.
+const RL_USER = 'tsrun-rootless-test';
+const hasTool = (t: string): boolean => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0;
+const rootlessSkip = skipReason || (!hasTool('useradd') ? 'useradd missing' : !hasTool('setpriv') ? 'setpriv missing' : '');
+const subidSkip = rootlessSkip || (!hasTool('newuidmap') || !hasTool('newgidmap') ? 'newuidmap/newgidmap missing (package uidmap)' : '');
+
+interface RootlessUser {
+  uid: number;
+  gid: number;
+  xdg: string;
+}
+
+function rootlessUser(): RootlessUser {
+  const made = spawnSync('id', ['-u', RL_USER]).status !== 0;
+  if (made) execFileSync('useradd', ['-M', '-s', '/bin/sh', RL_USER]);
+  onCleanup(() => {
+    if (made) spawnSync('userdel', [RL_USER]);
+  });
+  const uid = Number(execFileSync('id', ['-u', RL_USER], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', RL_USER], { encoding: 'utf8' }).trim());
+  const xdg = trackDir(mkdtempSync('/tmp/tsrun-conf-rl-xdg-'));
+  chownSync(xdg, uid, gid);
+  return { uid, gid, xdg };
+}
+
+/** Runs tsrun as the user. `detached`: the container's init keeps tsrun's stdio (create), so no
+ *  pipes that spawnSync would wait on. */
+function asUser(u: RootlessUser, args: string[], cwd: string, detached = false): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('setpriv', [`--reuid=${u.uid}`, `--regid=${u.gid}`, '--init-groups', '--', tsrunBin, ...args], {
+    cwd, encoding: 'utf8', timeout: 20000, stdio: detached ? 'ignore' : 'pipe', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', XDG_RUNTIME_DIR: u.xdg, HOME: u.xdg },
+  });
+  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+/** A bundle whose config.json the user wrote with `tsrun spec --rootless`. */
+async function rootlessBundle(u: RootlessUser, args: string[]): Promise<Bundle> {
+  const b = await makeBundle();
+  rmSync(join(b.dir, 'config.json'));
+  chownSync(b.dir, u.uid, u.gid);
+  const spec = asUser(u, ['spec', '--rootless'], b.dir);
+  if (spec.code !== 0) throw new Error(`spec --rootless failed: ${spec.stderr}`);
+  b.config = JSON.parse(readFileSync(join(b.dir, 'config.json'), 'utf8')) as Bundle['config'];
+  b.config.process.terminal = false;
+  b.config.process.args = args;
+  b.write();
+  return b;
+}
+
+describe.skipIf(!!rootlessSkip)(`rootless${rootlessSkip ? ` (skipped: ${rootlessSkip})` : ''}`, () => {
+  it('an unprivileged user runs spec --rootless then run end to end; state under $XDG_RUNTIME_DIR/tsrun', async () => {
+    const u = rootlessUser();
+    const b = await rootlessBundle(u, ['/bin/sh', '-c', 'id -u; cat /proc/self/uid_map']);
+    expect(b.config.linux.uidMappings).toEqual([{ containerID: 0, hostID: u.uid, size: 1 }]);
+    const id = newId('rootless');
+    const r = asUser(u, ['run', id], b.dir);
+    expect(r.code, r.stderr).toBe(0);
+    const [who, ...map] = r.stdout.trim().split('\n');
+    expect(who).toBe('0');
+    expect(map.join(' ').trim().split(/\s+/)).toEqual(['0', String(u.uid), '1']);
+    // No delegated cgroup here: skipped, and said so.
+    expect(r.stderr).toMatch(/rootless: cgroup not created/);
+    expect(existsSync(join(u.xdg, 'tsrun'))).toBe(true);
+    expect(existsSync(join(u.xdg, 'tsrun', id))).toBe(false);
+  });
+
+  it('create, state, start, kill, delete as the unprivileged user', async () => {
+    const u = rootlessUser();
+    const b = await rootlessBundle(u, ['/bin/sleep', '30']);
+    const id = newId('rootless-lc');
+    expect(asUser(u, ['create', id], b.dir, true).code).toBe(0);
+    expect(JSON.parse(asUser(u, ['state', id], b.dir).stdout).status).toBe('created');
+    expect(asUser(u, ['start', id], b.dir).code).toBe(0);
+    const st = JSON.parse(asUser(u, ['state', id], b.dir).stdout) as { status: string; pid: number };
+    expect(st.status).toBe('running');
+    // The init runs as the user on the host.
+    expect(statSync(`/proc/${st.pid}`).uid).toBe(u.uid);
+    expect(asUser(u, ['kill', id, 'KILL'], b.dir).code).toBe(0);
+    expect(await waitFor(() => JSON.parse(asUser(u, ['state', id], b.dir).stdout).status === 'stopped', 5000)).toBe(true);
+    expect(asUser(u, ['delete', id], b.dir).code).toBe(0);
+    expect(existsSync(join(u.xdg, 'tsrun', id))).toBe(false);
+  });
+
+  it.skipIf(!!subidSkip)(`a mapping beyond the user's own id goes through newuidmap/newgidmap (/etc/subuid)${subidSkip ? ` (skipped: ${subidSkip})` : ''}`, async () => {
+    const u = rootlessUser();
+    const sub = readFileSync('/etc/subuid', 'utf8').split('\n').find((l) => l.startsWith(`${RL_USER}:`));
+    if (!sub) throw new Error(`no /etc/subuid entry for ${RL_USER} (useradd adds one)`);
+    const start = Number(sub.split(':')[1]);
+    const b = await rootlessBundle(u, ['/bin/sh', '-c', 'cat /proc/self/uid_map']);
+    b.config.linux.uidMappings = [{ containerID: 0, hostID: u.uid, size: 1 }, { containerID: 1, hostID: start, size: 1000 }];
+    b.config.linux.gidMappings = [{ containerID: 0, hostID: u.gid, size: 1 }, { containerID: 1, hostID: start, size: 1000 }];
+    b.write();
+    const r = asUser(u, ['run', newId('rootless-sub')], b.dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/))).toEqual([['0', String(u.uid), '1'], ['1', String(start), '1000']]);
+  });
+});
+

@@ -97,3 +97,34 @@ describe('user namespace: idmapped mounts in the plan', () => {
     ]);
   });
 });
+
+describe('rootless defaults', async () => {
+  const { defaultRoot, isRootless, cgroupOrSkip } = await import('../../src/rootless.js');
+  const eacces = Object.assign(new Error("EACCES: permission denied, mkdir '/sys/fs/cgroup/x'"), { code: 'EACCES' });
+
+  it('state root: /run/tsrun for root, $XDG_RUNTIME_DIR/tsrun for an unprivileged caller', () => {
+    expect(defaultRoot({ XDG_RUNTIME_DIR: '/run/user/1000' }, 0)).toBe('/run/tsrun');
+    expect(defaultRoot({ XDG_RUNTIME_DIR: '/run/user/1000/' }, 1000)).toBe('/run/user/1000/tsrun');
+    expect(defaultRoot({}, 1000)).toBe('/run/tsrun');
+    expect(defaultRoot({ XDG_RUNTIME_DIR: 'relative' }, 1000)).toBe('/run/tsrun');
+  });
+
+  it('--rootless auto follows the caller; true/false force it', () => {
+    expect(isRootless(undefined, 1000)).toBe(true);
+    expect(isRootless('auto', 0)).toBe(false);
+    expect(isRootless('true', 0)).toBe(true);
+    expect(isRootless('false', 1000)).toBe(false);
+  });
+
+  it('a cgroup permission error is skipped with a warning for rootless callers only, never with resources', () => {
+    const warnings: string[] = [];
+    const fail = (): never => {
+      throw eacces;
+    };
+    expect(cgroupOrSkip(fail, {}, (m) => warnings.push(m), true)).toBeUndefined();
+    expect(warnings[0]).toMatch(/rootless: cgroup not created \(EACCES.*caller's cgroup/);
+    expect(() => cgroupOrSkip(fail, { pids: { limit: 10 } }, () => undefined, true)).toThrow(/rootless: linux.resources needs a cgroup/);
+    expect(() => cgroupOrSkip(fail, {}, () => undefined, false)).toThrow(/EACCES/);
+    expect(cgroupOrSkip(() => 7, {}, () => undefined, true)).toBe(7);
+  });
+});
