@@ -108,6 +108,13 @@ void mount_console(int rootfd, const Pty& t) {
   }
 }
 
+// Still root here (identity comes later): the pty is handed to process.user, as runc's
+// fixStdioPermissions does (uid only: devpts' gid=5 "tty" group stays). EINVAL: the uid is not
+// mapped in the container's user namespace; the process still holds the open fds.
+void give_to_user(const Pty& t, const Process& p) {
+  if (::fchown(t.peer.get(), p.uid, static_cast<gid_t>(-1)) < 0 && errno != EINVAL) throw_sys(kStep, "fchown", t.name);
+}
+
 void dup_stdio(const Pty& t) {
   for (int fd = 0; fd < 3; fd++) {
     if (tsrun::retry_eintr([&] { return ::dup3(t.peer.get(), fd, 0); }) < 0) throw_sys(kStep, "dup3", t.name);
@@ -127,6 +134,7 @@ void setup_console(const Process& p, int sync_fd, bool mount_console_file) {
   // runc sends the master's own name with it (utils.SendRawFd(socket, pty.Name(), fd)).
   send_pty(sync_fd, t.master.get(), "/dev/ptmx");
   t.master.reset();
+  give_to_user(t, p);
   dup_stdio(t);
 }
 

@@ -23,7 +23,6 @@ import { prepareIdmapMounts, type IdmapFds } from './idmap-mounts.js';
 import { destroyQuietly } from './cgroup-setup.js';
 import type { CgroupManager } from '../cgroups/manager.js';
 import { ProtocolCursor, decodeChildMessage, encodeFrame, MAX_FRAME, type ChildMessage, type ParentMessage } from './protocol.js';
-import { checkTerminal as checkTerminalFlags, closeConsoleTarget, consoleTarget, receiveUntilReady, type ConsoleTarget } from './console.js';
 import { extraFds } from './extra-fds.js';
 import { checkTerminal as checkTerminalFlags, closeConsoleTarget, consoleTarget, receiveUntilReady, type ConsoleTarget } from './console.js';
 
@@ -182,7 +181,7 @@ export function createContainer(opts: CreateOptions, deps: CreateDeps): Created 
   // As runc: socket-activation fds (LISTEN_FDS) first, then --preserve-fds, all checked to be
   // the caller's; LISTEN_FDS/LISTEN_PID=1 join the container's environment.
   const extra = extraFds(opts.preserveFds);
-  plan.init.process.env.push(...extra.env);
+  if (extra.env.length > 0) plan.init.process.env.push(...extra.env);
   // Compiled here, in the parent, so oci-init only loads finished BPF (ARCHITECTURE.md).
   compileForPlan(plan.init, plan.seccomp, deps.native);
   const store = new Store(opts.root);
@@ -192,7 +191,7 @@ export function createContainer(opts: CreateOptions, deps: CreateDeps): Created 
   let cg: CgroupManager | undefined;
   let target: ConsoleTarget | undefined;
   try {
-    target = consoleTarget(deps.native, plan.init.process.terminal, opts.consoleSocket);
+    target = consoleTarget(deps.native, spec.process?.terminal ?? false, opts.consoleSocket);
     lock = store.lock(opts.id, deps.native, true);
     const container = new Container(store, initialState(opts, spec, bundle, plan));
     cg = deps.cgroup?.(spec, opts.id);

@@ -152,9 +152,9 @@ describe('createContainer', () => {
     expect(existsSync(pidFile)).toBe(false);
   });
 
-  it('refuses a terminal before creating anything', () => {
+  it('refuses a detached terminal without --console-socket before creating anything (runc wording)', () => {
     const { nat, deps } = setup({ process: { cwd: '/', args: ['sh'], terminal: true } }, []);
-    expect(() => createContainer(opts(), deps)).toThrow(/process.terminal: .*not implemented yet/);
+    expect(() => createContainer(opts(), deps)).toThrow('cannot allocate tty if runc will detach without setting console socket');
     expect(nat.callsOf('spawnInit')).toEqual([]);
     expect(existsSync(root)).toBe(false);
   });
