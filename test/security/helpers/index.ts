@@ -71,16 +71,20 @@ export function processesUnder(dir: string): number[] {
   return out;
 }
 
-/** Mount points (paths as the mount namespace of pid sees them from the host root) at or below dir. */
-export function mountsInNsOf(pid: number, dir: string): string[] {
-  const text = execFileSync('nsenter', ['-t', String(pid), '-m', '--', 'cat', '/proc/self/mountinfo'], { encoding: 'utf8' });
-  const un = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-  return text
+/**
+ * Mounts in the container of pid (its /proc/<pid>/mountinfo, read from the host) whose source
+ * directory is `hostDir` or below it: a host directory mounted INTO the container. Matched on the
+ * mountinfo root field's tail (`<bundle name>/<dir name>`), which holds whatever fs /tmp is on.
+ */
+export function hostDirMountedIn(pid: number, hostDir: string): string[] {
+  const tail = hostDir.split('/').slice(-2).join('/');
+  const un = (x: string): string => x.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  return readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
     .split('\n')
-    .map((l) => l.split(' ')[4])
-    .filter((m): m is string => m !== undefined)
-    .map(un)
-    .filter((m) => m === dir || m.startsWith(dir + '/'));
+    .filter((l) => {
+      const root = l.split(' ')[3];
+      return root !== undefined && (un(root).endsWith('/' + tail) || un(root).includes('/' + tail + '/'));
+    });
 }
 
 /** Host mount points at or below dir (this process's mount namespace). */
