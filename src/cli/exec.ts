@@ -6,8 +6,6 @@
 
 import { closeSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import type { Container } from '../container/container.js';
-import type { CgroupState } from '../cgroups/types.js';
 import { execInContainer, waitForeground, type ExecDeps, type ExecOptions } from '../process/exec.js';
 import { SocketChannel, hostPlanContext } from '../process/parent.js';
 import { subCgroupState } from '../spec/exec-plan.js';
@@ -44,11 +42,6 @@ export function execOptions(ctx: CommandContext): ExecOptions {
   };
 }
 
-/** The cgroup the container's state names (written by create once the cgroup manager is wired). */
-function containerCgroup(c: Container): CgroupState | undefined {
-  return (c.state as { cgroup?: CgroupState }).cgroup;
-}
-
 async function realExecDeps(): Promise<ExecDeps> {
   const [{ native, ociInitPath }, { loadBundle, parseProcess }, { buildPlan }, { loadManager }] = await Promise.all([
     import('../native/index.js'),
@@ -66,7 +59,7 @@ async function realExecDeps(): Promise<ExecDeps> {
     hostContext: () => hostPlanContext(nat),
     channel: (fd) => new SocketChannel(fd, nat),
     joinCgroup(c, pid, sub) {
-      const cg = containerCgroup(c);
+      const cg = c.state.cgroup;
       if (cg === undefined) {
         // A container without a cgroup of its own: the process stays where tsrun's children land.
         if (sub !== undefined) throw new UsageError('--cgroup: the container has no cgroup of its own');

@@ -2,7 +2,7 @@
 // seccomp and rlimits of the config, signal forwarding, preserved fds, cgroup placement and the
 // failure paths. Real containers, checked from inside with the probe.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -214,6 +214,38 @@ describe.skipIf(!!skipReason)(`exec (integration)${skipNote}`, () => {
     expect((await tsrun(['exec', '-d', '--pid-file', pidFile, id, '/bin/sleep', '1000'])).code).toBe(0);
     const epid = Number(readFileSync(pidFile, 'utf8'));
     expect(cgroupOf(epid)).toBe(cgroupOf(pid));
+  });
+
+  it('--cgroup puts the process in an existing sub-cgroup of the container', async () => {
+    const { id } = await started();
+    const state = JSON.parse(readFileSync(join(testRoot(), id, 'state.json'), 'utf8')) as { cgroup?: { paths: Record<string, string> } };
+    expect(state.cgroup).toBeDefined();
+    const subs = Object.values(state.cgroup!.paths).map((d) => join(d, 'exec-sub'));
+    for (const d of subs) {
+      mkdirSync(d);
+      // v1 cpuset: a new cgroup has no cpus or mems until given its parent's (else ENOSPC).
+      for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+        if (existsSync(join(d, f))) writeFileSync(join(d, f), readFileSync(join(d, '..', f), 'utf8'));
+      }
+    }
+    let epid = 0;
+    try {
+      const pidFile = join(testRoot(), `${id}.sub.pid`);
+      const r = await tsrun(['exec', '-d', '--pid-file', pidFile, '--cgroup', 'exec-sub', id, '/bin/sleep', '1000']);
+      expect(r.stderr).toBe('');
+      epid = Number(readFileSync(pidFile, 'utf8'));
+      for (const line of cgroupOf(epid).trim().split('\n').filter((l) => !l.includes('name=systemd'))) expect(line).toMatch(/\/exec-sub$/);
+      const bad = await tsrun(['exec', '--cgroup', '../escape', id, '/bin/true']);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toContain('--cgroup: invalid sub-cgroup');
+    } finally {
+      if (epid > 0) {
+        process.kill(epid, 'SIGKILL');
+        await waitFor(() => !pidAlive(epid), 3000);
+      }
+      // The sub-cgroups are this test's: removed before the container's own cgroup is.
+      for (const d of subs) await waitFor(() => { try { rmdirSync(d); return true; } catch { return false; } }, 3000);
+    }
   });
 
   it('a bad process.json is refused naming the field, and nothing starts', async () => {
