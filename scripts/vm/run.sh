@@ -43,7 +43,7 @@ if ! command -v qemu-system-x86_64 >/dev/null || ! command -v cpio >/dev/null; t
 fi
 
 mkdir -p "$cache"
-# One VM run per cache at a time: runs share the kernel and the initramfs file.
+# Runs sharing a cache take turns to fetch the kernel and build their archive.
 take_lock() {
   exec 9>"$cache/.lock"
   if ! flock -n 9; then
@@ -111,8 +111,14 @@ fi
 export TSRUN_VM_MODULES_DIR="${vmlinuz%.vmlinuz}.modules"
 [ "$ensure_only" -eq 0 ] || { log "ready: $(basename "$vmlinuz" .vmlinuz), $(qemu-system-x86_64 --version | head -n1)"; exit 0; }
 
-initrd="$cache/initrd.${TSRUN_VM_INITRD_FORMAT:-gz}"
+# One archive per suite set, so runs with different suites can boot side by side: the lock covers
+# only the kernel and the archive build; qemu reads the archive whole when it starts.
+set_key="$(for s in "${suites[@]}"; do readlink -f "$s"; done | sha256sum | cut -c1-12)"
+initrd="$cache/initrd-$set_key.${TSRUN_VM_INITRD_FORMAT:-gz}"
+find "$cache" -maxdepth 1 -name 'initrd-*' -mtime +1 -delete 2>/dev/null || true
 "$here/build-initramfs.sh" "$initrd" "${suites[@]}"
+touch "$initrd"
+exec 9>&-
 t1="$(now_ms)"
 
 work="$(mktemp -d /tmp/tsrun-vm-run.XXXXXX)"

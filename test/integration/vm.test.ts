@@ -46,11 +46,17 @@ function runVm(): Promise<VmRun> {
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     // run.sh bounds qemu itself; this only guards against run.sh hanging before or after qemu.
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-    }, (vmLimitS + 60) * 1000);
+    // TERM first so its trap removes qemu and its work dir; KILL the group if that does not end it.
+    const kill = (signal: NodeJS.Signals): void => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, signal);
+      } catch {
+        // already gone
+      }
+    };
+    const timers = [setTimeout(() => kill('SIGTERM'), (vmLimitS + 60) * 1000), setTimeout(() => kill('SIGKILL'), (vmLimitS + 75) * 1000)];
     child.on('close', (code) => {
-      clearTimeout(timer);
+      timers.forEach(clearTimeout);
       resolvePromise({ code, stdout, stderr, ms: Date.now() - start });
     });
   });
