@@ -75,7 +75,7 @@ export function parseUser(text: string): { uid: number; gid?: number } {
 export function processFromFlags(defaults: ExecDefaults, f: ExecFlags): Process {
   if (f.args.length === 0) throw new UsageError('exec: <command> is required unless --process is given');
   const base: Process = structuredClone(defaults.process ?? { cwd: '/' });
-  const p: Process = { ...base, args: [...f.args], terminal: f.tty, env: [...(base.env ?? []), ...f.env] };
+  const p: Process = { ...base, args: [...f.args], terminal: f.tty, env: mergeEnv(base.env ?? [], f.env) };
   delete p.consoleSize;
   if (f.cwd !== undefined) p.cwd = f.cwd;
   if (f.apparmor) p.apparmorProfile = f.apparmor;
@@ -91,6 +91,19 @@ export function processFromFlags(defaults: ExecDefaults, f: ExecFlags): Process 
   p.user = user;
   if (f.caps.length > 0) p.capabilities = addCaps(p.capabilities, f.caps);
   return p;
+}
+
+/** --env KEY=V replaces the container's KEY where it stands and appends new keys: runc's init
+ *  sets each with os.Setenv, so the last value of a key is the one the process sees. */
+function mergeEnv(base: readonly string[], add: readonly string[]): string[] {
+  const out = [...base];
+  const key = (e: string): string => (e.includes('=') ? e.slice(0, e.indexOf('=')) : e);
+  for (const e of add) {
+    const i = out.findIndex((o) => key(o) === key(e));
+    if (i >= 0) out[i] = e;
+    else out.push(e);
+  }
+  return out;
 }
 
 /** --cap X: added to bounding, effective and permitted only. Never inheritable or ambient: the

@@ -66,6 +66,10 @@ describe('processFromFlags', () => {
     expect(p.capabilities).toEqual(CONTAINER_PROCESS.capabilities);
     expect(p.rlimits).toEqual(CONTAINER_PROCESS.rlimits);
   });
+  it('--env replaces a key of the container in place and appends new ones (the last value wins, as runc)', () => {
+    const p = processFromFlags(defaults(), flags({ env: ['TERM=dumb', 'B=2', 'B=3'] }));
+    expect(p.env).toEqual(['PATH=/bin', 'TERM=dumb', 'B=3']);
+  });
   it('--user 1 keeps the configured gid; --user 1:2 sets both; --additional-gids appends', () => {
     const d = defaults();
     d.process!.user = { uid: 0, gid: 7, additionalGids: [5] };
