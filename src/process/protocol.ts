@@ -32,6 +32,7 @@
  * Exec plans (`tsrun exec`, InitPlan.mode "exec"; EXEC_PROTOCOL_ORDER) skip 2 and 3: no mounts,
  * no hooks, no exec fifo:
  *   1  parent → child   plan       cgroup placed; join the container and run process.args
+ *  (2) child  → parent  pty        OPTIONAL, as (4) above: process.terminal without /dev/console
  *   2  child  → parent  ready      namespaces joined, identity and lookup done; execve follows
  */
 
@@ -102,8 +103,9 @@ export const PROTOCOL_ORDER: ReadonlyArray<ProtocolStep> = [
   { dir: 'child->parent', type: 'ready' },
 ];
 
-export const EXEC_PROTOCOL_ORDER: ReadonlyArray<{ dir: Direction; type: SyncMessage['type'] }> = [
+export const EXEC_PROTOCOL_ORDER: ReadonlyArray<ProtocolStep> = [
   { dir: 'parent->child', type: 'plan' },
+  { dir: 'child->parent', type: 'pty', optional: true },
   { dir: 'child->parent', type: 'ready' },
 ];
 
@@ -153,10 +155,15 @@ export function decodeChildMessage(body: Buffer): ChildMessage {
 export class ProtocolCursor {
   private pos = 0;
 
-  constructor(private readonly order: ReadonlyArray<{ dir: Direction; type: SyncMessage['type'] }> = PROTOCOL_ORDER) {}
+  constructor(private readonly order: ReadonlyArray<ProtocolStep> = PROTOCOL_ORDER) {}
 
   /** Record that `type` travelled in `dir`; throws if that breaks the order table. */
   step(dir: Direction, type: SyncMessage['type']): void {
+    // An optional entry not used: its place has passed.
+    for (let w = this.order[this.pos]; w?.optional && (w.dir !== dir || w.type !== type); w = this.order[this.pos]) {
+      if (type === 'error' && w.dir === dir) break;
+      this.pos++;
+    }
     if (type === 'error' && dir === 'child->parent') {
       const want = this.order[this.pos];
       if (!want || want.dir !== 'child->parent') throw new Error('sync: error message out of order');
