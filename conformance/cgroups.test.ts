@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  CGROUP_PARENT, cgroupMounts, check, containerState, installCleanup, makeBundle, newId, probe, runContainer,
+  CGROUP_PARENT, cgroupMounts, check, parseMountinfo, containerState, installCleanup, makeBundle, newId, probe, runContainer,
   skipName, skipNote, skipReason, tsrun, type Bundle,
 } from './lib/index.js';
 
@@ -84,6 +84,18 @@ describe.skipIf(!!skipReason || !!v1Note)(`cgroups (v1 hybrid host)${skipNote ||
     const r = await probe(b, ['--read', '/proc/self/cgroup']);
     const cg = cgroupsOf('self', check(r, 'read', '/proc/self/cgroup').content);
     expect(cg.get('memory')).toBe(`/${CGROUP_PARENT}/${basename(b.dir)}`);
+  });
+
+  // Without a cgroup namespace, runc binds each hierarchy's container cgroup (not the hierarchy
+  // root) at /sys/fs/cgroup/<controller>, so the container sees neither the host's tree nor
+  // other containers' cgroups.
+  it('each cgroup v1 mount inside shows only the container\'s own cgroup', async () => {
+    const b = await makeBundle();
+    const want = `/${CGROUP_PARENT}/${basename(b.dir)}`;
+    const r = await probe(b);
+    const v1 = parseMountinfo(r.mountinfo).filter((m) => m.fstype === 'cgroup');
+    expect(v1.length).toBeGreaterThan(0);
+    for (const m of v1) expect(m.root, m.mountPoint).toBe(want);
   });
 
   // The device cgroup (v1 devices.deny/allow, v2 BPF) gates open(): a node created by linux.devices
