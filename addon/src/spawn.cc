@@ -156,6 +156,8 @@ void ThrowChildError(Napi::Env env, const SpawnOptions& o, const ChildError& e) 
     case ChildStep::kUnshare: return ThrowSys(env, e.err, "unshare", "", "spawnInit child, unshareFlags");
     case ChildStep::kExec: return ThrowSys(env, e.err, "execveat", o.initPath, "spawnInit child");
     case ChildStep::kRelease: return ThrowSys(env, e.err, "read", "", "spawnInit child, release pipe");
+    case ChildStep::kFork: return ThrowSys(env, e.err, "clone", "", "spawnInit child, into the new pid namespace");
+    case ChildStep::kForked: break;
     case ChildStep::kBecomeRoot:
       return ThrowSys(env, e.err, e.index == 0 ? "setresgid" : "setresuid", "",
                       "spawnInit child, becoming root in the user namespace (is container id 0 mapped?)");
@@ -202,6 +204,31 @@ class PidnsSwitch {
   UniqueFd saved_;
 };
 
+// With CLONE_NEWPID in unshareFlags the clone child forks the real init (spawn_child.cc
+// ForkIntoPidNamespace) and exits: reap it, and switch *pid/*pidfd to the new process, our child too
+// (CLONE_PARENT), so its pid cannot be reused before we wait for it. False with a JS exception set.
+bool TakeForkedChild(Napi::Env env, const SpawnOptions& o, int errFd, long* pid, int* pidfd) {
+  ChildError e;
+  bool got = ChildFailed(errFd, &e);
+  Discard(*pidfd);  // the intermediate child exits by itself; this only reaps it
+  close(*pidfd);
+  *pidfd = -1;
+  if (!got || static_cast<ChildStep>(e.step) != ChildStep::kForked) {
+    if (got) ThrowChildError(env, o, e);
+    else ThrowSys(env, EPROTO, "spawnInit", "", "child exited before forking into its pid namespace");
+    return false;
+  }
+  *pid = e.index;
+  *pidfd = static_cast<int>(syscall(SYS_pidfd_open, static_cast<pid_t>(e.index), 0));
+  if (*pidfd < 0) {
+    ThrowSys(env, errno, "pidfd_open", "", "spawnInit, the init in its pid namespace");
+    kill(static_cast<pid_t>(e.index), SIGKILL);
+    retry_eintr([&] { return waitpid(static_cast<pid_t>(e.index), nullptr, 0); });
+    return false;
+  }
+  return true;
+}
+
 Napi::Value SpawnInit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SpawnOptions o;
@@ -240,12 +267,13 @@ Napi::Value SpawnInit(const Napi::CallbackInfo& info) {
   // Our copies of the write end and the sources must go, or the read below would never see EOF.
   p.errWrite.reset();
   p.owned.clear();
+  ChildError e;
+  if ((o.unshareFlags & CLONE_NEWPID) && !TakeForkedChild(env, o, p.errRead.get(), &pid, &pidfd)) return env.Undefined();
   if (!o.beforeExec.IsEmpty() && !RunBeforeExec(env, o, &p, pid)) {
     Discard(pidfd);
     close(pidfd);
     return env.Undefined();
   }
-  ChildError e;
   if (ChildFailed(p.errRead.get(), &e)) {
     Discard(pidfd);
     close(pidfd);

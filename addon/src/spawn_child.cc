@@ -1,6 +1,7 @@
 #include "spawn_child.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -93,6 +94,19 @@ void BecomeRoot(const ChildPlan& p) {
   if (syscall(SYS_setresuid, 0, 0, 0) < 0) Fail(p, ChildStep::kBecomeRoot, errno, 1);
 }
 
+// unshare(CLONE_NEWPID) only places our future children in the new pid namespace (a user
+// namespace joined by path must own it, so clone3 could not create it). Fork once more with
+// CLONE_PARENT: the new process is pid 1 there and, like us, a child of the parent, which learns
+// its pid from the record written here and reaps us.
+void ForkIntoPidNamespace(const ChildPlan& p) {
+  long pid = syscall(SYS_clone, CLONE_PARENT, nullptr, nullptr, nullptr, nullptr);
+  if (pid < 0) Fail(p, ChildStep::kFork, errno);
+  if (pid == 0) return;
+  ChildError e = {static_cast<int32_t>(ChildStep::kForked), 0, static_cast<int32_t>(pid)};
+  syscall(SYS_write, p.errFd, &e, sizeof e);
+  syscall(SYS_exit_group, 0);
+}
+
 }  // namespace
 
 void RunChild(const ChildPlan& p) {
@@ -112,6 +126,7 @@ void RunChild(const ChildPlan& p) {
   }
   if (p.unshareFlags != 0 && syscall(SYS_unshare, p.unshareFlags) < 0)
     Fail(p, ChildStep::kUnshare, errno);
+  if (p.unshareFlags & CLONE_NEWPID) ForkIntoPidNamespace(p);
   if (p.releaseFd >= 0) AwaitRelease(p);
   if (p.becomeRoot) BecomeRoot(p);
   syscall(SYS_execveat, p.execFd, "", p.argv, p.envp, AT_EMPTY_PATH);

@@ -17,6 +17,8 @@ enum class ChildStep : int32_t {
   kExec,         // execveat(execFd)
   kRelease,      // read(releaseFd): the parent gave up before releasing the child
   kBecomeRoot,   // setresgid/setresuid(0, 0, 0) in the user namespace
+  kForked,       // not a failure: unshareFlags had CLONE_NEWPID; index = pid of the child that goes on
+  kFork,         // clone(CLONE_PARENT) into the new pid namespace
 };
 
 // What the child writes into the error pipe before exiting; nothing at all means execveat worked

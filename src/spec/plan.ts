@@ -166,9 +166,10 @@ function splitNamespaces(linux: Linux, problems: string[]): { init: NamespaceIni
     else newFlags |= NAMESPACE_FLAGS[t];
   }
   // Namespaces created after joining a user namespace by path must be owned by it: unshare them
-  // in the child after setns(user). pid stays with clone3 (unshare(CLONE_NEWPID) would only
-  // affect the child's children).
-  const cloneFlags = userPath === undefined ? newFlags : newFlags & L.CLONE_NEWPID;
+  // in the child after setns(user), pid included (a pid namespace owned by the host's user
+  // namespace would refuse the container's proc mount); unshare(CLONE_NEWPID) places only the
+  // child's children in it, so the addon's child then forks the init into it.
+  const cloneFlags = userPath === undefined ? newFlags : 0;
   const spawn: SpawnPlan = {
     cloneFlags,
     unshareFlags: newFlags & ~cloneFlags,

@@ -144,12 +144,13 @@ describe.skipIf(!!skipReason)(`user namespaces${skipNote}`, () => {
   it('joins an existing user namespace by path and is root there with its capabilities', async () => {
     const holder = await userNsHolder(200000);
     const b = await makeBundle({ readonlyRoot: false });
-    b.config.linux.namespaces = [{ type: 'user', path: `/proc/${holder}/ns/user` }, { type: 'mount' }, { type: 'pid' }, { type: 'network' }];
-    delete b.config.hostname;
+    b.config.linux.namespaces = [{ type: 'user', path: `/proc/${holder}/ns/user` }, { type: 'mount' }, { type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }];
     const caps = ['CAP_CHOWN', 'CAP_KILL'];
     b.config.process.capabilities = { bounding: caps, effective: caps, permitted: caps };
     const r = await probe(b, ['--read', '/proc/self/uid_map']);
     expect(r.uid.real).toBe(0);
+    // pid 1 of a pid namespace the joined user namespace owns (its proc could be mounted).
+    expect(r.pid).toBe(1);
     expect(r.ns.user).toBe(statSync(`/proc/${holder}/ns/user`).ino);
     expect(r.caps.effective).toBe(capMask(caps));
     expect(check(r, 'read', '/proc/self/uid_map').content?.trim().split(/\s+/)).toEqual(['0', '200000', '65536']);

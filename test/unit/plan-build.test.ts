@@ -69,14 +69,14 @@ describe('namespaces', () => {
     expect(init.lateUnshareFlags).toBe(0);
   });
 
-  it('user joined by path: joined in the child, other new namespaces unshared after it, pid still cloned', () => {
+  it('user joined by path: joined in the child, other new namespaces (pid too) unshared after it', () => {
     const { init, spawn } = buildPlan(
       spec({ linux: { namespaces: [{ type: 'user', path: '/proc/7/ns/user' }, { type: 'pid' }, { type: 'mount' }, { type: 'network' }, { type: 'cgroup' }] } }),
       ctx,
     );
     expect(spawn).toMatchObject({
-      cloneFlags: L.CLONE_NEWPID,
-      unshareFlags: L.CLONE_NEWNS | L.CLONE_NEWNET,
+      cloneFlags: 0,
+      unshareFlags: L.CLONE_NEWPID | L.CLONE_NEWNS | L.CLONE_NEWNET,
       joinInChild: [{ path: '/proc/7/ns/user', nstype: L.CLONE_NEWUSER }],
       userNamespace: false,
       uidMappings: [],
