@@ -119,15 +119,20 @@ function releaseInit(c: Container): void {
   const fd = openSync(path, C.O_RDONLY | C.O_NONBLOCK);
   try {
     const buf = Buffer.alloc(1);
-    for (;;) {
-      let n = -1;
+    const readByte = (): boolean => {
       try {
-        n = readSync(fd, buf, 0, 1, null);
+        return readSync(fd, buf, 0, 1, null) === 1;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        return false;
       }
-      if (n === 1) break;
-      if (!isAlive(c.state.pid, c.state.pidStartTime)) throw new TsrunError('container init exited before start');
+    };
+    while (!readByte()) {
+      // The init may write its byte, execve and exit between the read above and this check: the
+      // byte stays in the fifo while we hold the read end, so read once more before giving up.
+      if (!isAlive(c.state.pid, c.state.pidStartTime) && !readByte()) {
+        throw new TsrunError('container init exited before start');
+      }
       sleepMs(1);
     }
   } finally {
