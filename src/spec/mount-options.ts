@@ -109,7 +109,7 @@ const CGROUP_V1_DEFAULT_FLAGS = L.MS_NOEXEC | L.MS_NOSUID | L.MS_NODEV;
 
 /** Every option the table understands (for `features`: mountOptions), sorted. */
 export function knownMountOptions(): string[] {
-  return [...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION_OPTIONS), ...Object.keys(RECURSIVE_ATTR_OPTIONS)].sort();
+  return [...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION_OPTIONS), ...Object.keys(RECURSIVE_ATTR_OPTIONS), 'idmap', 'ridmap'].sort();
 }
 
 /** MS_* propagation flags of a propagation option name ("rslave" -> MS_REC|MS_SLAVE). */
