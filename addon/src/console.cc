@@ -1,11 +1,12 @@
-// The two calls the foreground pty proxy needs (src/process/console.ts): window size on the pty
-// master, and a second descriptor for it (libuv allows one handle per fd, the proxy reads and
-// writes through two).
+// The calls the foreground pty proxy needs (src/process/console-proxy.ts): window size on the pty
+// master, a second descriptor for it (libuv allows one handle per fd, the proxy reads and writes
+// through two), and raw mode on tsrun's own terminal.
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "addon.h"
 #include "sys_error.h"
@@ -44,11 +45,49 @@ Napi::Value DupFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, d);
 }
 
+// ttyMakeRaw(fd): cfmakeraw on the terminal, returning the previous termios to restore. Not
+// libuv's raw mode (setRawMode), which keeps output processing (OPOST|ONLCR) on: the container's
+// pty already turns "\n" into "\r\n", and runc's proxy passes its output through untouched.
+Napi::Value TtyMakeRaw(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd;
+  if (!ArgInt(info, 0, "fd", &fd)) return env.Undefined();
+  struct termios saved;
+  if (tcgetattr(fd, &saved) < 0) {
+    ThrowSys(env, errno, "tcgetattr");
+    return env.Undefined();
+  }
+  struct termios raw = saved;
+  cfmakeraw(&raw);
+  if (tcsetattr(fd, TCSANOW, &raw) < 0) {
+    ThrowSys(env, errno, "tcsetattr");
+    return env.Undefined();
+  }
+  return Napi::Buffer<char>::Copy(env, reinterpret_cast<const char*>(&saved), sizeof saved);
+}
+
+// ttyRestore(fd, saved): puts back what ttyMakeRaw returned.
+Napi::Value TtyRestore(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd;
+  if (!ArgInt(info, 0, "fd", &fd)) return env.Undefined();
+  if (info.Length() < 2 || !info[1].IsBuffer() || info[1].As<Napi::Buffer<char>>().Length() != sizeof(struct termios)) {
+    Napi::TypeError::New(env, "saved: expected the Buffer ttyMakeRaw returned").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  struct termios saved;
+  std::memcpy(&saved, info[1].As<Napi::Buffer<char>>().Data(), sizeof saved);
+  if (tcsetattr(fd, TCSANOW, &saved) < 0) ThrowSys(env, errno, "tcsetattr");
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitConsole(Napi::Env env, Napi::Object exports) {
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize, "setWinsize"));
   exports.Set("dupFd", Napi::Function::New(env, DupFd, "dupFd"));
+  exports.Set("ttyMakeRaw", Napi::Function::New(env, TtyMakeRaw, "ttyMakeRaw"));
+  exports.Set("ttyRestore", Napi::Function::New(env, TtyRestore, "ttyRestore"));
 }
 
 }  // namespace tsrun

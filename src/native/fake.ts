@@ -127,6 +127,12 @@ export class FakeNative implements Native {
   dupFd(fd: number): number {
     return this.run('dupFd', [fd], () => this.fd());
   }
+  ttyMakeRaw(fd: number): Buffer {
+    return this.run('ttyMakeRaw', [fd], () => Buffer.alloc(60));
+  }
+  ttyRestore(fd: number, saved: Buffer): void {
+    this.run('ttyRestore', [fd, saved], () => undefined);
+  }
   loadDeviceProgram(insns: Buffer, cgroupFd: number): void {
     this.run('loadDeviceProgram', [insns, cgroupFd], () => undefined);
   }

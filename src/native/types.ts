@@ -102,6 +102,10 @@ export interface Native {
   setWinsize(fd: number, rows: number, cols: number): void;
   /** fcntl(fd, F_DUPFD_CLOEXEC, 3): a second descriptor for the same open file. */
   dupFd(fd: number): number;
+  /** cfmakeraw on a terminal (output processing off too, unlike setRawMode); returns the previous
+   *  termios for ttyRestore. */
+  ttyMakeRaw(fd: number): Buffer;
+  ttyRestore(fd: number, saved: Buffer): void;
   /** Builds the filter with libseccomp (seccomp_init, seccomp_arch_add, seccomp_rule_add_array)
    *  and exports it with seccomp_export_bpf; nothing is loaded into this process. Throws a
    *  TypeError for a malformed profile, a system error (syscall "seccomp_rule_add", detail naming

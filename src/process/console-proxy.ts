@@ -2,8 +2,9 @@
  * The foreground pty proxy: `tsrun run`/`exec` with process.terminal and no --console-socket keep
  * the pty master and copy it to and from their own stdio, as runc does. When tsrun's stdin is a
  * terminal it goes to raw mode (the container's pty does the line discipline: ^C reaches the
- * container as a byte, not as SIGINT to tsrun), and tsrun's window size is forwarded to the pty at
- * start and on every SIGWINCH (TIOCSWINSZ on the master; the kernel signals the container).
+ * container as a byte, not as SIGINT to tsrun; no second "\n" -> "\r\n" on output), and tsrun's
+ * window size is forwarded to the pty at start and on every SIGWINCH (TIOCSWINSZ on the master;
+ * the kernel signals the container).
  */
 
 import { ReadStream, WriteStream } from 'node:tty';
@@ -29,6 +30,27 @@ function windowSize(io: ProxyStdio): [number, number] | undefined {
   return [out.rows, out.columns];
 }
 
+function ttyFd(s: NodeJS.ReadStream): number {
+  return (s as NodeJS.ReadStream & { fd?: number }).fd ?? 0;
+}
+
+function makeRaw(nat: Native, stdin: NodeJS.ReadStream): Buffer | undefined {
+  try {
+    return nat.ttyMakeRaw(ttyFd(stdin));
+  } catch {
+    stdin.setRawMode(true); // libuv's raw mode: input raw, output still translated
+    return undefined;
+  }
+}
+
+function restore(nat: Native, stdin: NodeJS.ReadStream, saved: Buffer): void {
+  try {
+    nat.ttyRestore(ttyFd(stdin), saved);
+  } catch {
+    // The terminal went away: nothing to restore.
+  }
+}
+
 /** Starts copying; takes ownership of `master`. */
 export function proxyPty(nat: Native, master: number, io: ProxyStdio = { stdin: process.stdin, stdout: process.stdout }): PtyProxy {
   // libuv allows one handle per fd: the output is read through `master`, input written through a dup.
@@ -44,8 +66,8 @@ export function proxyPty(nat: Native, master: number, io: ProxyStdio = { stdin: 
   // EIO is how a pty master reports that the last peer was closed: the normal end.
   fromPty.on('error', () => drained());
 
-  const raw = io.stdin.isTTY === true;
-  if (raw) io.stdin.setRawMode(true);
+  // runc's console.SetRaw: cfmakeraw on tsrun's terminal (fd 0), restored in finish().
+  const saved = io.stdin.isTTY === true ? makeRaw(nat, io.stdin) : undefined;
   const forwardInput = (chunk: Buffer | string) => toPty.write(chunk);
   io.stdin.on('data', forwardInput);
   io.stdin.on('error', () => io.stdin.off('data', forwardInput));
@@ -70,7 +92,7 @@ export function proxyPty(nat: Native, master: number, io: ProxyStdio = { stdin: 
       clearTimeout(timer);
       process.off('SIGWINCH', resize);
       io.stdin.off('data', forwardInput);
-      if (raw) io.stdin.setRawMode(false);
+      if (saved) restore(nat, io.stdin, saved);
       io.stdin.pause();
       toPty.destroy();
       fromPty.destroy();

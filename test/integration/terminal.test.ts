@@ -20,7 +20,7 @@ const noPython = !existsSync('/usr/bin/python3');
 const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** `tsrun run` inside script(1): tsrun's stdio is a pty of 40x100; `input` is typed after `delayMs`. */
-function runUnderScript(b: Bundle, id: string, input: string, delayMs = 1500): Promise<{ out: string; code: number | null }> {
+function runUnderScript(b: Bundle, id: string, input: string, delayMs = 1500): Promise<{ out: string; raw: string; code: number | null }> {
   b.config.process.terminal = true;
   b.write();
   const cmd = `stty rows 40 cols 100; ${shq(tsrunBin)} --root ${shq(testRoot())} run --bundle ${shq(b.dir)} ${id}; echo "EXIT=$?"`;
@@ -33,7 +33,7 @@ function runUnderScript(b: Bundle, id: string, input: string, delayMs = 1500): P
     child.on('exit', (code) => {
       clearTimeout(timer);
       clearTimeout(kill);
-      resolve({ out: out.replace(/\r/g, ''), code });
+      resolve({ out: out.replace(/\r/g, ''), raw: out, code });
     });
   });
 }
@@ -41,13 +41,16 @@ function runUnderScript(b: Bundle, id: string, input: string, delayMs = 1500): P
 describe.skipIf(!!skipReason)(`terminal through the binary${skipNote}`, () => {
   it.skipIf(noScript)(skipName(noScript, 'run in the foreground proxies the pty: size, input, output, exit status', 'no script(1)'), async () => {
     const b = await makeBundle({ args: ['/bin/sh', '-c', 'stty size; tty; read x; echo "got:$x"; exit 3'], applets: ['stty', 'tty'] });
-    const { out } = await runUnderScript(b, newId(), 'hello-proxy\r');
+    const { out, raw } = await runUnderScript(b, newId(), 'hello-proxy\r');
     const lines = out.split('\n');
     // tsrun's own terminal size reached the container's pty (runc resizes at start too).
     expect(lines).toContain('40 100');
     expect(lines.some((l) => /^\/dev\/pts\/\d+$/.test(l))).toBe(true);
     expect(out).toContain('got:hello-proxy');
     expect(out).toContain('EXIT=3');
+    // Raw output as runc: the container's "\r\n" is not translated a second time.
+    expect(raw).toContain('got:hello-proxy\r\n');
+    expect(raw.includes('\r\r\n')).toBe(false);
   });
 
   it.skipIf(noScript)(skipName(noScript, 'raw mode: ^C reaches the container as a byte, tsrun survives and reports its status', 'no script(1)'), async () => {
