@@ -3,7 +3,8 @@
 // planted symlink (SECURITY.md #9, CVE-2025-52565), cleanup when setup fails after the pty was
 // sent, and the fds runc passes on (LISTEN_FDS socket activation, --preserve-fds).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { WriteStream } from 'node:tty';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -12,6 +13,33 @@ import {
 } from '../../conformance/lib/index.js';
 
 installCleanup();
+
+describe('addon calls of the pty proxy, on a real pty', () => {
+  it('setWinsize sets what TIOCGWINSZ reads; dupFd is the same open file; ttyMakeRaw/ttyRestore round-trip', async () => {
+    const { native } = await import('../../src/native/index.js');
+    const nat = native();
+    const master = openSync('/dev/ptmx', 'r+');
+    const dup = nat.dupFd(master);
+    try {
+      nat.setWinsize(master, 12, 34);
+      const ws = new WriteStream(dup);
+      expect(ws.getWindowSize()).toEqual([34, 12]);
+      expect(fstatSync(dup).ino).toBe(fstatSync(master).ino);
+      expect(dup).not.toBe(master);
+      const saved = nat.ttyMakeRaw(master);
+      expect(saved.length).toBeGreaterThan(0);
+      nat.ttyRestore(master, saved);
+      expect(() => nat.ttyRestore(master, Buffer.alloc(3))).toThrow(TypeError);
+      expect(() => nat.setWinsize(master, 70000, 1)).toThrow(/EINVAL/);
+      ws.destroy();
+    } finally {
+      closeSync(master);
+    }
+    const notTty = openSync('/dev/null', 'r');
+    expect(() => nat.ttyMakeRaw(notTty)).toThrow(/ENOTTY/);
+    closeSync(notTty);
+  });
+});
 
 const noScript = !existsSync('/usr/bin/script');
 const noTmux = !existsSync('/usr/bin/tmux');
