@@ -76,6 +76,25 @@ export function createManager(opts: CreateOptions): CgroupManager {
   return new V1Manager(v1Layout(inner, own, opts.root, detected === 'hybrid'));
 }
 
+/**
+ * Where createManager() will put the container's cgroup in each v1 hierarchy, without creating
+ * anything: the plan binds these into the container when it has no cgroup namespace, so the
+ * container sees its own cgroup, not the host's whole tree (as runc's cgroup v1 mount does).
+ * Keys are hierarchy directory names under /sys/fs/cgroup ("cpu,cpuacct", "systemd", "unified").
+ */
+export function plannedV1Dirs(cgroupsPath: string | undefined, id: string, hierarchies: { name: string; options: string }[]): Map<string, string> {
+  const inner = innerPath(cgroupsPath, id);
+  const own = inner.absolute ? new Map<string, string>() : readOwnCgroups();
+  const layout = v1Layout(inner, own, undefined, detectMode() === 'hybrid');
+  const dirs = new Map<string, string>();
+  for (const h of hierarchies) {
+    const key = h.name === 'unified' ? '' : h.options.split(',').find((c) => layout[c] !== undefined);
+    const dir = key === undefined ? undefined : layout[key];
+    if (dir !== undefined) dirs.set(h.name, dir);
+  }
+  return dirs;
+}
+
 export function loadManager(state: CgroupState, loadDeviceProgram?: DeviceProgramLoader): CgroupManager {
   if (state.mode === 'v2') return new V2Manager(state.paths[''] ?? '', loadDeviceProgram);
   return new V1Manager(state.paths);

@@ -16,6 +16,7 @@ import type { Native } from '../native/types.js';
 import type { BuiltPlan, PlanContext } from '../spec/plan.js';
 import type { Spec } from '../spec/types.js';
 import { compileForPlan } from '../seccomp/index.js';
+import { plannedV1Dirs } from '../cgroups/manager.js';
 import { execDefaults } from '../spec/exec-plan.js';
 import { cgroupMode, cgroupV1Hierarchies, inUserNamespace, lastCap, startTimeOf, userName } from './procfs.js';
 import { userNsSpawnOptions } from './idmap.js';
@@ -176,7 +177,10 @@ function initialState(opts: CreateOptions, spec: Spec, bundle: string, plan: Bui
 export function createContainer(opts: CreateOptions, deps: CreateDeps): Created {
   const { spec, bundle } = deps.loadBundle(opts.bundle);
   checkTerminal(spec, opts);
-  const plan = deps.buildPlan(spec, { ...deps.hostContext(), bundle, noPivot: opts.noPivot });
+  const host = deps.hostContext();
+  const dirs = host.cgroupV1Hierarchies?.length ? plannedV1Dirs(spec.linux?.cgroupsPath, opts.id, host.cgroupV1Hierarchies) : null;
+  const cgroupV1Hierarchies = host.cgroupV1Hierarchies?.map((h) => ({ ...h, source: dirs?.get(h.name) }));
+  const plan = deps.buildPlan(spec, { ...host, cgroupV1Hierarchies, bundle, noPivot: opts.noPivot });
   for (const w of plan.warnings) logWarn(w);
   // As runc: socket-activation fds (LISTEN_FDS) first, then --preserve-fds, all checked to be
   // the caller's; LISTEN_FDS/LISTEN_PID=1 join the container's environment.
