@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { InitFailure, TsrunError } from '../../src/errors.js';
 import { FakeNative, systemError } from '../../src/native/fake.js';
 import { checkTerminal, consoleTarget, receiveUntilReady, type ConsoleTarget, type ReadyChannel } from '../../src/process/console.js';
-import { PROTOCOL_ORDER, ProtocolCursor, decodeChildMessage, type ChildMessage } from '../../src/process/protocol.js';
+import { EXEC_PROTOCOL_ORDER, PROTOCOL_ORDER, ProtocolCursor, decodeChildMessage, type ChildMessage } from '../../src/process/protocol.js';
 
 /** A channel replaying child messages; receiveFd hands out a real fd (so closing it is visible). */
 function channel(msgs: ChildMessage[], fd = openSync('/dev/null', 'r')): ReadyChannel & { fd: number; fdTaken: boolean } {
@@ -132,6 +132,18 @@ describe('sync protocol: the optional pty message', () => {
     const late = cursorBeforeReady();
     late.step('child->parent', 'ready');
     expect(() => late.step('child->parent', 'pty')).toThrow(/expected nothing/);
+  });
+  it('exec plans: plan, (pty), ready', () => {
+    expect(EXEC_PROTOCOL_ORDER.map((m) => `${m.type}${m.optional ? '?' : ''}`)).toEqual(['plan', 'pty?', 'ready']);
+    const withPty = new ProtocolCursor(EXEC_PROTOCOL_ORDER);
+    withPty.step('parent->child', 'plan');
+    withPty.step('child->parent', 'pty');
+    withPty.step('child->parent', 'ready');
+    expect(withPty.done).toBe(true);
+    const without = new ProtocolCursor(EXEC_PROTOCOL_ORDER);
+    without.step('parent->child', 'plan');
+    without.step('child->parent', 'ready');
+    expect(without.done).toBe(true);
   });
   it('an error may take its place', () => {
     const c = cursorBeforeReady();
