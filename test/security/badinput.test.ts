@@ -24,8 +24,8 @@ installCleanup();
 
 // Each tsrun call costs 0.3-1 s on this 2-core VM (Node start-up), so the defaults keep the suite
 // near its time budget; SEC_CONFIG_RUNS / SEC_STATE_RUNS raise them for a longer soak.
-const CONFIG_RUNS = Number(process.env.SEC_CONFIG_RUNS ?? 100);
-const STATE_RUNS = Number(process.env.SEC_STATE_RUNS ?? 60);
+const CONFIG_RUNS = Number(process.env.SEC_CONFIG_RUNS ?? 60);
+const STATE_RUNS = Number(process.env.SEC_STATE_RUNS ?? 30);
 const STACK = /^\s+at .+[:(]\d+|Uncaught|TypeError|ReferenceError|RangeError|node:internal/m;
 
 function crashProblems(what: string, r: RunResult): string[] {
