@@ -106,10 +106,6 @@ export interface Native {
    *  termios for ttyRestore. */
   ttyMakeRaw(fd: number): Buffer;
   ttyRestore(fd: number, saved: Buffer): void;
-  /** Builds the filter with libseccomp (seccomp_init, seccomp_arch_add, seccomp_rule_add_array)
-   *  and exports it with seccomp_export_bpf; nothing is loaded into this process. Throws a
-   *  TypeError for a malformed profile, a system error (syscall "seccomp_rule_add", detail naming
-   *  the syscall) when libseccomp refuses a rule. */
   /** cgroup v2 device filter (src/cgroups/devices-bpf.ts contract): bpf(BPF_PROG_LOAD) of a
    *  BPF_PROG_TYPE_CGROUP_DEVICE program (struct bpf_insn records) and BPF_PROG_ATTACH to the
    *  cgroup directory fd with BPF_F_ALLOW_MULTI, replacing the one attached program atomically
@@ -117,6 +113,10 @@ export interface Native {
   loadDeviceProgram(insns: Buffer, cgroupFd: number): void;
   /** eventfd(0, EFD_CLOEXEC[|EFD_NONBLOCK]): the v1 OOM notification of `events`. */
   eventfd(nonBlocking: boolean): number;
+  /** Builds the filter with libseccomp (seccomp_init, seccomp_arch_add, seccomp_rule_add_array)
+   *  and exports it with seccomp_export_bpf; nothing is loaded into this process. Throws a
+   *  TypeError for a malformed profile, a system error (syscall "seccomp_rule_add", detail naming
+   *  the syscall) when libseccomp refuses a rule. */
   compileSeccomp(profile: SeccompProfile): CompiledSeccomp;
   /** The numeric value of a constant the TypeScript side needs (CLONE_NEWNS, MS_BIND, ...),
    *  taken from the C headers so plan.ts never hard-codes a wrong one. Unknown names throw. */
