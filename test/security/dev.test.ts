@@ -5,6 +5,8 @@
 // path, so a /dev/null symlink to /proc/sys/kernel/ostype makes /proc/timer_list read "Linux",
 // a regular file makes it read FAKE-NULL; the console bind through a /dev/console symlink puts
 // the pty (char 136:N) on /proc/sys/kernel/ostype. The probe reports exactly these.
+// Checked: with TSRUN_BIN=/usr/sbin/runc (Debian runc 1.1.5, which has CVE-2025-31133) the
+// symlink and regular-file variants fail, reading "Linux\n" and "FAKE-NULL" through /proc/timer_list.
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

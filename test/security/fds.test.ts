@@ -6,6 +6,8 @@
 // script MARK-exe run and print ESCAPED; the from-host check sees the MARK inode among the
 // waiting init's fds (checked by reasoning on these exact observables: each assertion is on what
 // the container printed or on /proc/<pid>/fd of the init, not on tsrun's exit status).
+// Checked: with TSRUN_BIN=/usr/sbin/runc the from-host allow-list case fails (runc init holds
+// its own pipes while it waits).
 import { closeSync, copyFileSync, mkdirSync, readFileSync, openSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

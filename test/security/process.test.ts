@@ -5,6 +5,8 @@
 // Node's raised limit instead of the caller's 555; under capsh the parent's inheritable and
 // ambient CAP_NET_RAW shows up in the container's CapInh/CapAmb when not cleared; a wrong
 // --user shows in the uid/gid the probe prints. Each assertion is on what the probe printed.
+// Checked: with TSRUN_BIN=/usr/sbin/runc (Go raises its own NOFILE) the rlimit case fails,
+// showing the runtime's raised soft limit instead of the caller's 555.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import {

@@ -4,6 +4,8 @@
 // plain directory or a tmpfs where procfs belongs, exits 0 (expectRefused reports "exit 0"), and
 // one that follows the symlink on the host leaves files or mounts in the host MARK dir; a
 // writable /sys/fs/cgroup lets the probe's mkdir/write there succeed.
+// Checked: with TSRUN_BIN=/usr/sbin/runc (runc 1.1.5) the tmpfs-on-/proc/self/attr and
+// tmpfs-on-/proc/sys cases and both /sys/fs/cgroup cases fail (it mounts them / leaves them rw).
 import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
