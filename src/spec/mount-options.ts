@@ -259,7 +259,10 @@ function bindMount(source: string, destination: string, opts: ParsedMountOptions
     // A bind mount ignores ro/nosuid/... on the first call; a remount applies them.
     remountFlags: flags & BIND_REMOUNT_MASK,
     propagation: opts.propagation,
-    attrSet: opts.attrSet,
+    // A read-only rbind is read-only all the way down: otherwise its submounts (a host /sys's
+    // cgroupfs, say) stay writable inside (SECURITY.md #11, CVE-2023-25809). The spec's `ro` names
+    // only the top mount; this is deliberately stricter, as crun is.
+    attrSet: opts.attrSet | ((flags & L.MS_REC) !== 0 && (flags & L.MS_RDONLY) !== 0 ? L.MOUNT_ATTR_RDONLY : 0),
     attrClr: opts.attrClr,
     createAs: 'auto',
   };
@@ -293,12 +296,13 @@ function cgroupMounts(m: Mount, destination: string, opts: ParsedMountOptions, c
       });
     } else {
       const bind = bindMount(h.source ?? `/sys/fs/cgroup/${h.name}`, dst, { ...opts, flags: opts.flags | L.MS_REC }, '/');
-      out.push({ ...bind, data: '', attrSet: 0, attrClr: 0, createAs: 'dir' });
+      out.push({ ...bind, data: '', createAs: 'dir' });
     }
   }
-  // runc also remounts the tmpfs read-only at the end (it had to stay writable for the hierarchy
-  // directories). oci-init has no "remount what is at the destination" step yet (a PlanMount with
-  // MS_REMOUNT would be taken as a bind of its source), so the tmpfs stays writable; the hierarchies
-  // themselves are read-only as asked.
+  // The tmpfs had to stay writable for the hierarchy directories; once they are in place it goes
+  // read-only when asked, as runc does (SECURITY.md #11, CVE-2023-25809: a writable cgroupfs view).
+  if (readOnly) {
+    out.push({ ...common, attrSet: 0, attrClr: 0, destination, source: '', type: '', flags: L.MS_REMOUNT | CGROUP_V1_DEFAULT_FLAGS | L.MS_RDONLY, data: 'mode=755', propagation: [] });
+  }
   return out;
 }

@@ -40,7 +40,7 @@ describe('client configs', () => {
     // No cgroup namespace on this hybrid host: each hierarchy is bound read-only from the host.
     expect(byDst.get('/sys/fs/cgroup/memory')).toMatchObject({ source: '/sys/fs/cgroup/memory', remountFlags: L.MS_RDONLY | L.MS_NOSUID | L.MS_NOEXEC | L.MS_NODEV });
     const cg = init.mounts.filter((m) => m.destination.startsWith('/sys/fs/cgroup'));
-    expect(cg.map((m) => m.destination)).toEqual(['/sys/fs/cgroup', '/sys/fs/cgroup/cpu', '/sys/fs/cgroup/memory', '/sys/fs/cgroup/systemd']);
+    expect(cg.map((m) => m.destination)).toEqual(['/sys/fs/cgroup', '/sys/fs/cgroup/cpu', '/sys/fs/cgroup/memory', '/sys/fs/cgroup/systemd', '/sys/fs/cgroup']);
     expect(init.process.capabilities?.bounding).toHaveLength(14);
     expect(init.process.oomScoreAdj).toBe(0);
     expect(init.process.additionalGids).toEqual([0]);

@@ -140,7 +140,7 @@ function problemsOf(mounts: Mount[], ctx: MountContext = v2): string[] {
 }
 
 describe('bind mounts', () => {
-  it('a read-only bind gets MS_BIND first and the flags again in the remount', () => {
+  it('a read-only rbind gets MS_BIND first, the flags again in the remount, and read-only all the way down', () => {
     const [m] = convert([{ destination: '/data', type: 'bind', source: 'vol', options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] }]);
     expect(m).toEqual({
       destination: '/data',
@@ -150,10 +150,16 @@ describe('bind mounts', () => {
       data: '',
       remountFlags: L.MS_RDONLY | L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC,
       propagation: [],
-      attrSet: 0,
+      // Submounts of a read-only rbind must not stay writable (SECURITY.md #11).
+      attrSet: L.MOUNT_ATTR_RDONLY,
       attrClr: 0,
       createAs: 'auto',
     });
+  });
+
+  it('a read-only non-recursive bind stays read-only at the top only, as the spec says', () => {
+    const [m] = convert([{ destination: '/data', type: 'bind', source: 'vol', options: ['bind', 'ro'] }]);
+    expect(m).toMatchObject({ remountFlags: L.MS_RDONLY, attrSet: 0 });
   });
 
   it('a plain rbind needs no remount', () => {
@@ -265,6 +271,8 @@ describe('cgroup mounts', () => {
       ['/sys/fs/cgroup/memory', 'cgroup', 'cgroup', def | L.MS_RDONLY, 'memory'],
       ['/sys/fs/cgroup/cpu,cpuacct', 'cgroup', 'cgroup', def | L.MS_RDONLY, 'cpu,cpuacct'],
       ['/sys/fs/cgroup/systemd', 'cgroup', 'cgroup', def | L.MS_RDONLY, 'name=systemd'],
+      // Last, the tmpfs itself goes read-only (it had to be writable for the directories above).
+      ['/sys/fs/cgroup', '', '', def | L.MS_RDONLY | L.MS_REMOUNT, 'mode=755'],
     ]);
   });
 
@@ -275,8 +283,10 @@ describe('cgroup mounts', () => {
       ['/sys/fs/cgroup/memory', '', '/sys/fs/cgroup/memory', ro | L.MS_BIND | L.MS_REC, ro],
       ['/sys/fs/cgroup/cpu,cpuacct', '', '/sys/fs/cgroup/cpu,cpuacct', ro | L.MS_BIND | L.MS_REC, ro],
       ['/sys/fs/cgroup/systemd', '', '/sys/fs/cgroup/systemd/my/cg', ro | L.MS_BIND | L.MS_REC, ro],
+      ['/sys/fs/cgroup', '', '', L.MS_NOEXEC | L.MS_NOSUID | L.MS_NODEV | L.MS_RDONLY | L.MS_REMOUNT, 0],
     ]);
     expect(out.slice(1, 4).every((m) => m.createAs === 'dir')).toBe(true);
+    expect(out.slice(1, 4).every((m) => m.attrSet === L.MOUNT_ATTR_RDONLY)).toBe(true);
   });
 
   it('a writable v1 cgroup mount gives writable hierarchies', () => {
