@@ -119,7 +119,8 @@ describe.skipIf(!!skipReason)(`concurrency${skipNote}`, () => {
     const runs = await Promise.all(ids.map((id) => tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir })));
     for (const r of runs) expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
     for (const id of ids) expect((await containerState(id)).status).toBe('created');
-    await Promise.all(ids.map((id) => tsrun(['delete', '--force', id])));
+    const deletes = await Promise.all(ids.map((id) => tsrun(['delete', '--force', id])));
+    for (const r of deletes) expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
     for (const id of ids) expect(leftovers({ id, bundle: b.dir })).toEqual([]);
   });
 });
