@@ -17,6 +17,7 @@ import type { BuiltPlan, PlanContext } from '../spec/plan.js';
 import type { Spec } from '../spec/types.js';
 import { compileForPlan } from '../seccomp/index.js';
 import { plannedV1Dirs } from '../cgroups/manager.js';
+import { isRootless } from '../rootless.js';
 import { execDefaults } from '../spec/exec-plan.js';
 import { cgroupMode, cgroupV1Hierarchies, inUserNamespace, lastCap, startTimeOf, userName } from './procfs.js';
 import { userNsSpawnOptions } from './idmap.js';
@@ -178,7 +179,10 @@ export function createContainer(opts: CreateOptions, deps: CreateDeps): Created 
   const { spec, bundle } = deps.loadBundle(opts.bundle);
   checkTerminal(spec, opts);
   const host = deps.hostContext();
-  const dirs = host.cgroupV1Hierarchies?.length ? plannedV1Dirs(spec.linux?.cgroupsPath, opts.id, host.cgroupV1Hierarchies) : null;
+  // A rootless container may end up without a cgroup of its own (src/rootless.ts), so only a root
+  // caller, whose cgroup create cannot be skipped, binds the container's own directories.
+  const ownCgroup = !isRootless(undefined) && host.cgroupV1Hierarchies?.length;
+  const dirs = ownCgroup ? plannedV1Dirs(spec.linux?.cgroupsPath, opts.id, host.cgroupV1Hierarchies ?? []) : null;
   const cgroupV1Hierarchies = host.cgroupV1Hierarchies?.map((h) => ({ ...h, source: dirs?.get(h.name) }));
   const plan = deps.buildPlan(spec, { ...host, cgroupV1Hierarchies, bundle, noPivot: opts.noPivot });
   for (const w of plan.warnings) logWarn(w);
