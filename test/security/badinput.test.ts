@@ -76,7 +76,7 @@ const weirdValue: fc.Arbitrary<Json | undefined> = fc.oneof(
   fc.constant({}),
   fc.dictionary(fc.constantFrom('type', 'path', 'options', 'source', 'destination', 'x'), fc.oneof(weirdString, fc.integer()), { maxKeys: 3 }) as fc.Arbitrary<Json>,
   fc.constant(JSON.parse('[[[[[[[[[[[]]]]]]]]]]]') as Json),
-);
+) as fc.Arbitrary<Json | undefined>;
 
 /** Values allowed at paths that would otherwise act on the host (see the header). */
 function safeFor(path: Array<string | number>, v: Json | undefined, bundleName: string): Json | undefined {
