@@ -1,7 +1,7 @@
 /**
  * The state store: <root>/<id>/{state.json, exec.fifo, lock}.
  *
- * - state.json is replaced atomically (temp file, fsync, rename, fsync of the directory), so a
+ * - state.json is replaced atomically (temp file, fsync, rename), so a
  *   reader without the lock (`state`, `list`, `kill`) sees the old or the new file, never half.
  * - Commands that change a container (create, start, delete) hold an exclusive flock on `lock`.
  *   `delete` unlinks the lock file while holding it, so a command that waited for the lock finds
@@ -156,8 +156,9 @@ export class Store {
     } finally {
       closeSync(fd);
     }
+    // No fsync of the directory: the rename is atomic for readers, which is what the lock-free
+    // readers need; the state lives on a tmpfs (/run) in normal use, so durability buys nothing.
     renameSync(tmp, this.statePath(state.id));
-    fsyncDir(dir);
   }
 
   /** Remove everything of the container; the lock file goes first (see the header comment). */
@@ -184,15 +185,6 @@ export class Store {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw e;
     }
-  }
-}
-
-export function fsyncDir(dir: string): void {
-  const fd = openSync(dir, C.O_RDONLY | C.O_DIRECTORY);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 
