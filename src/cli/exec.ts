@@ -6,7 +6,8 @@
 
 import { closeSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import { execInContainer, waitForeground, type ExecDeps, type ExecOptions } from '../process/exec.js';
+import { execInContainer, type ExecDeps, type ExecOptions } from '../process/exec.js';
+import { waitForeground } from '../process/foreground.js';
 import { SocketChannel, hostPlanContext } from '../process/parent.js';
 import { subCgroupState } from '../spec/exec-plan.js';
 import { bool, int, list, str } from './args.js';
@@ -80,7 +81,12 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   // The process may already be writing: its output waits in the pty until the proxy reads.
   const proxy = pty === undefined ? undefined : (await import('../process/console-proxy.js')).proxyPty(deps.native, pty);
-  const code = await waitForeground(deps.native, pidfd, proxy !== undefined);
+  let code: number;
+  try {
+    code = await waitForeground(deps.native, pidfd, proxy !== undefined);
+  } finally {
+    closeSync(pidfd);
+  }
   await proxy?.finish();
   return code;
 }

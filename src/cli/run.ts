@@ -12,7 +12,7 @@ import { logWarn } from '../log.js';
 import type { Native } from '../native/types.js';
 import type { PtyProxy } from '../process/console-proxy.js';
 import { createContainer } from '../process/parent.js';
-import { FORWARDED_SIGNALS, signalNumber } from '../process/signals.js';
+import { waitForeground } from '../process/foreground.js';
 import { bool } from './args.js';
 import { createOptions, realCreateDeps } from './create-options.js';
 import type { CommandContext } from './dispatch.js';
@@ -45,25 +45,6 @@ export async function run(ctx: CommandContext): Promise<number> {
     }
   }
   return code;
-}
-
-/** With a terminal, SIGWINCH is the proxy's (it resizes the pty; the kernel signals the container). */
-async function waitForeground(nat: Native, pidfd: number, terminal: boolean): Promise<number> {
-  const forward = (sig: NodeJS.Signals) => {
-    try {
-      nat.pidfdSendSignal(pidfd, signalNumber(sig) ?? 15);
-    } catch {
-      // The init already exited; waitPidfd is about to return.
-    }
-  };
-  const signals = FORWARDED_SIGNALS.filter((s) => !(terminal && s === 'SIGWINCH'));
-  for (const s of signals) process.on(s, forward);
-  try {
-    const res = await nat.waitPidfd(pidfd);
-    return res.signal !== null ? 128 + res.signal : (res.exitCode ?? 0);
-  } finally {
-    for (const s of signals) process.off(s, forward);
-  }
 }
 
 function cleanup(nat: Native, pidfd: number, id: string, store: Store): void {

@@ -14,7 +14,7 @@ import { logDebug, logWarn } from '../log.js';
 import { loadContainer, type Container } from '../container/container.js';
 import { openVerifiedPidfd } from '../container/lifecycle.js';
 import { Store, writeFileAtomic } from '../container/store.js';
-import type { Native, SpawnInitOptions, WaitResult } from '../native/types.js';
+import type { Native, SpawnInitOptions } from '../native/types.js';
 import type { BuiltPlan, PlanContext } from '../spec/plan.js';
 import type { Process, Spec } from '../spec/types.js';
 import {
@@ -24,7 +24,6 @@ import { compileForPlan } from '../seccomp/index.js';
 import { EXEC_PROTOCOL_ORDER, ProtocolCursor } from './protocol.js';
 import { checkTerminal, closeConsoleTarget, consoleTarget, receiveUntilReady, type ConsoleTarget } from './console.js';
 import type { SyncChannel } from './parent.js';
-import { FORWARDED_SIGNALS, signalNumber } from './signals.js';
 
 const SIGKILL = 9;
 
@@ -192,27 +191,4 @@ function exchange(plan: ExecPlan, ch: SyncChannel, nat: Native, target: ConsoleT
   } finally {
     ch.close();
   }
-}
-
-/** Foreground exec: signals tsrun gets go to the process; its status is tsrun's (128+N when
- *  killed by signal N, as a shell reports it). With a terminal SIGWINCH is the proxy's (it
- *  resizes the pty; the kernel signals the process). */
-export async function waitForeground(nat: Native, pidfd: number, terminal = false): Promise<number> {
-  const forward = (sig: NodeJS.Signals) => {
-    try {
-      nat.pidfdSendSignal(pidfd, signalNumber(sig) ?? 15);
-    } catch {
-      // Exited already: waitPidfd is about to return.
-    }
-  };
-  const signals = FORWARDED_SIGNALS.filter((s) => !(terminal && s === 'SIGWINCH'));
-  for (const s of signals) process.on(s, forward);
-  let res: WaitResult;
-  try {
-    res = await nat.waitPidfd(pidfd);
-  } finally {
-    for (const s of signals) process.off(s, forward);
-    closeSync(pidfd);
-  }
-  return res.signal !== null ? 128 + res.signal : (res.exitCode ?? 0);
 }
