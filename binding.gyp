@@ -28,6 +28,18 @@
       "libraries": ["-lseccomp"],
     },
     {
+      # bin/tsrun: execs node on the bundle with the caller's NOFILE limit (addon/launcher).
+      "target_name": "tsrun-launcher",
+      "type": "executable",
+      "sources": ["addon/launcher/launcher.cc"],
+      "defines": ["TSRUN_NODE=\"<!(node -p process.execPath)\"", "TSRUN_ROOT=\"<(module_root_dir)\""],
+      "cflags!": ["-pthread"],
+      "cflags_cc!": ["-pthread"],
+      "cflags_cc": ["-std=c++20", "-Wall", "-Wextra", "-Os"],
+      "ldflags!": ["-pthread", "-rdynamic"],
+      "ldflags": ["-static", "-s"],
+    },
+    {
       "target_name": "oci-init",
       "type": "executable",
       "sources": [
