@@ -5,8 +5,9 @@
 # Build: node-gyp (python3, make, g++), libseccomp for the seccomp compiler, nlohmann-json for
 # oci-init's plan decoder, busybox-static for the example and test rootfs.
 TSRUN_BUILD_PKGS=(build-essential python3 make g++ libseccomp-dev busybox-static nlohmann-json3-dev)
-# Tests and benchmark: the runtimes we compare against, capsh, ip, strace, /usr/bin/time (peak RSS).
-TSRUN_TEST_PKGS=(runc crun hyperfine libcap2-bin iproute2 strace time)
+# Tests and benchmark: the runtimes we compare against, capsh, ip, strace, /usr/bin/time (peak RSS),
+# tmux (terminal resize test), newuidmap/newgidmap (rootless mappings).
+TSRUN_TEST_PKGS=(runc crun hyperfine libcap2-bin iproute2 strace time tmux uidmap)
 
 TSRUN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 _tsrun_apt_updated=0
