@@ -1,5 +1,7 @@
 #include "init/seccomp_notify.h"
 
+#include "common/scm_rights.h"
+
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -44,20 +46,8 @@ std::string process_state(const SeccompListener& l, const std::string& state_jso
 
 void send_notify_fd(int sock, int notify_fd, const SeccompListener& l, const std::string& state_json) {
   std::string data = process_state(l, state_json);
-  struct iovec iov{data.data(), data.size()};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr mh{};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = control;
-  mh.msg_controllen = sizeof control;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &notify_fd, sizeof(int));
-  // MSG_NOSIGNAL: a listener that went away is an error here, not a SIGPIPE death.
-  ssize_t n = tsrun::retry_eintr([&] { return ::sendmsg(sock, &mh, MSG_NOSIGNAL); });
+  // The listener may be gone already: an error to report, not a SIGPIPE death.
+  ssize_t n = tsrun::send_with_fd(sock, data, notify_fd);
   if (n < 0) throw_sys("seccomp listener", "sendmsg", l.path);
   // The fd went with the first byte; a stream socket may take the rest in further writes.
   for (size_t off = static_cast<size_t>(n); off < data.size();) {

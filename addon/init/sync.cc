@@ -1,6 +1,8 @@
 // Sync protocol framing and the typed messages (see sync.h for the order table).
 #include "init/sync.h"
 
+#include "common/scm_rights.h"
+
 #include <cstdint>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -132,19 +134,7 @@ void send_pty(int fd, int master, const std::string& name) {
   // The fd travels in a message of its own: the parent reads frames with plain read(), which
   // would discard SCM_RIGHTS riding on frame bytes; recvmsg stops after the skb carrying fds.
   std::string data = name.empty() ? std::string(1, '\0') : name;
-  struct iovec iov{data.data(), data.size()};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr mh{};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = control;
-  mh.msg_controllen = sizeof control;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &master, sizeof(int));
-  ssize_t n = tsrun::retry_eintr([&] { return ::sendmsg(fd, &mh, MSG_NOSIGNAL); });
+  ssize_t n = tsrun::send_with_fd(fd, data, master);
   if (n < 0) throw_sys("console", "sendmsg");
   if (static_cast<size_t>(n) != data.size()) throw_msg("console", "", "console: short sendmsg of the pty master");
 }
