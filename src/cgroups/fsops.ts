@@ -4,7 +4,7 @@
  * every failure names the file and the spec field.
  */
 
-import { closeSync, constants, existsSync, openSync, readFileSync, readdirSync, rmdirSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { TsrunError } from '../errors.js';
 import type { CgroupWrite } from './types.js';
@@ -72,6 +72,26 @@ function subdirs(dir: string): string[] {
  * a just-killed process is still being torn down, so retry a bounded number of times (about a
  * second in all). Never touches anything above `dir`. A missing directory is already removed.
  */
+/** mkdir -p of a container cgroup; returns the highest parent it had to make above `dir`, if any. */
+export function makeCgroupDir(dir: string): string | undefined {
+  const first = mkdirSync(dir, { recursive: true });
+  return first !== undefined && first !== dir ? first : undefined;
+}
+
+/** After the container's directory is gone: remove the now-empty parents that `create` made, from
+ *  the deepest up to `top`. One in use by another container (ENOTEMPTY/EBUSY) stays, with all above it. */
+export function removeCreatedParents(leaf: string, top: string): void {
+  if (!leaf.startsWith(`${top}/`)) return;
+  for (let d = dirname(leaf); d.length >= top.length; d = dirname(d)) {
+    try {
+      rmdirSync(d);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return;
+    }
+    if (d === top) return;
+  }
+}
+
 export function removeCgroup(dir: string): void {
   for (const sub of subdirs(dir)) removeCgroup(join(dir, sub));
   let delay = 5;

@@ -96,6 +96,6 @@ export function plannedV1Dirs(cgroupsPath: string | undefined, id: string, hiera
 }
 
 export function loadManager(state: CgroupState, loadDeviceProgram?: DeviceProgramLoader): CgroupManager {
-  if (state.mode === 'v2') return new V2Manager(state.paths[''] ?? '', loadDeviceProgram);
-  return new V1Manager(state.paths);
+  if (state.mode === 'v2') return new V2Manager(state.paths[''] ?? '', loadDeviceProgram, state.created ?? []);
+  return new V1Manager(state.paths, state.created ?? []);
 }

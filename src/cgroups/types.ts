@@ -22,6 +22,9 @@ export interface CgroupState {
   /** v1: controller → absolute directory; v2: { "": directory }. Hybrid hosts add "" for the
    *  unified directory next to the v1 controllers. */
   paths: Record<string, string>;
+  /** The highest directory `create` had to make above each container directory (mkdir -p), so
+   *  `destroy` removes the parents tsrun made and only those. Absent in older state files. */
+  created?: string[];
 }
 
 /** The cgroup part of runc's `events --stats` record (runc types/events.go field names); the

@@ -4,7 +4,7 @@
  * controllers only v2 offers there (on this kind of host: hugetlb).
  */
 
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { LinuxResources } from '../spec/types.js';
 import { TsrunError } from '../errors.js';
@@ -13,7 +13,7 @@ import type { CgroupState, CgroupStats, CgroupWrite } from './types.js';
 import { hierarchyDir, type InnerPath } from './path.js';
 import { readHostMounts } from './detect.js';
 import { v1Writes } from './resources-v1.js';
-import { v2Ancestors, applyWrite, pidsRecursive, readNumber, readOptional, readText, removeCgroup, signalPids, waitFor, writeFile } from './fsops.js';
+import { v2Ancestors, applyWrite, makeCgroupDir, removeCreatedParents, pidsRecursive, readNumber, readOptional, readText, removeCgroup, signalPids, waitFor, writeFile } from './fsops.js';
 import { v1Stats } from './stats.js';
 
 /** The hierarchies the container joins. Of the named ones only name=systemd, as runc (its fs
@@ -41,7 +41,10 @@ export function v1Layout(inner: InnerPath, own: Map<string, string>, fakeRoot: s
 export class V1Manager implements CgroupManager {
   readonly mode = 'v1' as const;
 
-  constructor(private readonly paths: Record<string, string>) {}
+  constructor(
+    private readonly paths: Record<string, string>,
+    private readonly created: string[] = [],
+  ) {}
 
   /** Distinct directories (co-mounted controllers such as cpu,cpuacct share one). */
   private dirs(): string[] {
@@ -49,7 +52,10 @@ export class V1Manager implements CgroupManager {
   }
 
   create(): void {
-    for (const dir of this.dirs()) mkdirSync(dir, { recursive: true });
+    for (const dir of this.dirs()) {
+      const top = makeCgroupDir(dir);
+      if (top !== undefined) this.created.push(top);
+    }
     if (this.paths.cpuset) inheritCpuset(this.paths.cpuset);
   }
 
@@ -134,11 +140,14 @@ export class V1Manager implements CgroupManager {
   }
 
   destroy(): void {
-    for (const dir of this.dirs()) removeCgroup(dir);
+    for (const dir of this.dirs()) {
+      removeCgroup(dir);
+      for (const top of this.created) removeCreatedParents(dir, top);
+    }
   }
 
   toState(): CgroupState {
-    return { mode: 'v1', paths: { ...this.paths } };
+    return { mode: 'v1', paths: { ...this.paths }, created: [...this.created] };
   }
 
   private need(controller: string): string {

@@ -4,7 +4,7 @@
  * program, freezing is cgroup.freeze and killing everything is cgroup.kill.
  */
 
-import { closeSync, constants, existsSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LinuxResources } from '../spec/types.js';
 import { TsrunError } from '../errors.js';
@@ -15,7 +15,7 @@ import type { CgroupMount } from './detect.js';
 import { v2Writes } from './resources-v2.js';
 import { normalizeDeviceRules } from './devices.js';
 import { deviceProgram, encodeProgram, type DeviceProgramLoader } from './devices-bpf.js';
-import { v2Ancestors, applyWrite, keyValues, pidsRecursive, readOptional, readText, removeCgroup, signalPids, waitFor, writeFile } from './fsops.js';
+import { v2Ancestors, applyWrite, makeCgroupDir, removeCreatedParents, keyValues, pidsRecursive, readOptional, readText, removeCgroup, signalPids, waitFor, writeFile } from './fsops.js';
 import { v2Stats } from './stats.js';
 
 export function v2Dir(mount: CgroupMount, own: Map<string, string>, inner: InnerPath): string {
@@ -28,12 +28,14 @@ export class V2Manager implements CgroupManager {
   constructor(
     private readonly dir: string,
     private readonly loadDeviceProgram?: DeviceProgramLoader,
+    private created: string[] = [],
   ) {
     if (dir === '') throw new TsrunError('cgroup state has no v2 directory');
   }
 
   create(): void {
-    mkdirSync(this.dir, { recursive: true });
+    const top = makeCgroupDir(this.dir);
+    if (top !== undefined) this.created = [top];
     delegateControllers(this.dir);
   }
 
@@ -119,10 +121,11 @@ export class V2Manager implements CgroupManager {
 
   destroy(): void {
     removeCgroup(this.dir);
+    for (const top of this.created) removeCreatedParents(this.dir, top);
   }
 
   toState(): CgroupState {
-    return { mode: 'v2', paths: { '': this.dir } };
+    return { mode: 'v2', paths: { '': this.dir }, created: [...this.created] };
   }
 }
 

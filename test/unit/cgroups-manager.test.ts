@@ -27,7 +27,8 @@ describe('v2 manager on a fake hierarchy', () => {
     expect(existsSync(join(root, 'a/b'))).toBe(true);
     // Only missing controllers are written (a file on tmpfs keeps the last write).
     expect(read(join(root, 'cgroup.subtree_control'))).toBe('+pids');
-    expect(m.toState()).toEqual({ mode: 'v2', paths: { '': join(root, 'a/b') } });
+    // `a` was made by create (mkdir -p), so destroy may remove it again.
+    expect(m.toState()).toEqual({ mode: 'v2', paths: { '': join(root, 'a/b') }, created: [join(root, 'a')] });
   });
 
   it('applies resources into existing files, falls back, and names file and field when one is missing', () => {
@@ -99,7 +100,9 @@ describe('v1 manager on a fake hierarchy', () => {
     for (const f of ['cpuset/t/c1/cpuset.cpus', 'cpuset/t/c1/cpuset.mems', 'memory/t/c1/memory.limit_in_bytes', 'pids/t/c1/pids.max']) rmSync(join(root, f));
     m.destroy();
     for (const c of ['memory', 'cpu', 'cpuset', 'pids', 'devices']) expect(existsSync(join(root, c, 't/c1'))).toBe(false);
-    expect(existsSync(join(root, 'memory/t'))).toBe(true);
+    // Parents create() made go with the container; one that was there before (cpuset/t) stays.
+    expect(existsSync(join(root, 'memory/t'))).toBe(false);
+    expect(existsSync(join(root, 'cpuset/t'))).toBe(true);
   });
 
   it('hybrid: hugetlb limits go to the unified directory (v2 names) when v1 has no hugetlb hierarchy', () => {
