@@ -6,7 +6,6 @@
  *   error running prestart hook #0: exit status 1, stdout: ..., stderr: ...
  */
 
-import { spawnSync } from 'node:child_process';
 import { TsrunError } from './errors.js';
 import { signalDescription, signalNumber } from './process/signals.js';
 import { logWarn } from './log.js';
@@ -42,6 +41,9 @@ function clip(b: Buffer | null | undefined): string {
 export function runHook(hook: HookSpec, state: string, cwd?: string): void {
   const args = hook.args && hook.args.length > 0 ? hook.args : [hook.path];
   const timeoutMs = hook.timeout && hook.timeout > 0 ? hook.timeout * 1000 : undefined;
+  // Loaded here, not at the top: child_process (and the stream/net modules it pulls in) costs every
+  // command several ms of start-up, and only a command that runs a hook needs it.
+  const { spawnSync } = process.getBuiltinModule('node:child_process');
   const r = spawnSync(hook.path, args.slice(1), {
     argv0: args[0],
     env: envObject(hook.env),

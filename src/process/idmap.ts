@@ -7,7 +7,6 @@
  * own ids (user_namespaces(7)), and gid_map only after setgroups is "deny"; anything else goes
  * through the setuid helpers newuidmap/newgidmap, which check /etc/subuid and /etc/subgid.
  */
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { TsrunError } from '../errors.js';
 import type { IDMapping } from '../spec/types.js';
@@ -50,7 +49,8 @@ function writeMap(path: string, lines: string, what: string): void {
 function runHelper(tool: 'newuidmap' | 'newgidmap', pid: number, m: readonly IDMapping[], what: string): void {
   const args = [String(pid), ...m.flatMap((x) => [String(x.containerID), String(x.hostID), String(x.size)])];
   try {
-    execFileSync(tool, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Loaded only here (newuidmap is rare): child_process costs every create several ms otherwise.
+    process.getBuiltinModule('node:child_process').execFileSync(tool, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
     if (err.code === 'ENOENT') {
