@@ -8,7 +8,7 @@
 // the attacker container's readlink/ls/cat succeed and it prints OPEN; an init exec'd from the
 // host oci-init file makes /proc/<pid>/exe a linked host file (nlink > 0, outside the rootfs),
 // and the append-open (`: >> /proc/<pid>/exe`, which writes nothing) succeeds on a writable one.
-import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -124,5 +124,26 @@ describe.skipIf(!!skipReason)(`/proc/self/exe and the waiting init (CVE-2019-573
     const r = await runContainer(b, newId('sec'), { env: { ...process.env, SEC_CANARY: 'canary-in-tsrun-env' } });
     expect(r.code).toBe(0);
     expect(r.stdout).not.toMatch(/CANARY|NODE_|TSRUN_/);
+  });
+
+  it('the waiting init is non-dumpable, seen from the host (its /proc entries belong to root, not to its uid)', async () => {
+    // The kernel makes /proc/<pid>/* of a non-dumpable process root-owned whatever its euid; the
+    // init already runs as the configured user while it waits on the exec fifo. A dumpable init
+    // (the CVE-2016-9962 hole) shows uid 1000 here.
+    const b = await makeBundle({ args: ['/bin/true'] });
+    b.config.process.user = { uid: 1000, gid: 1000 };
+    b.write();
+    const id = newId('sec');
+    const c = await tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir });
+    expect(c.code, c.stderr).toBe(0);
+    try {
+      const { pid } = await containerState(id);
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      expect(status).toMatch(/^Uid:\s+1000\s+1000\s+1000\s+1000$/m);
+      // lstat: cwd and exe are magic links; their own owner is what the kernel sets.
+      for (const entry of ['fd', 'environ', 'cwd', 'exe']) expect(lstatSync(`/proc/${pid}/${entry}`).uid, entry).toBe(0);
+    } finally {
+      await tsrun(['delete', '--force', id]);
+    }
   });
 });
