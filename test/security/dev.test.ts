@@ -81,4 +81,31 @@ describe.skipIf(!!skipReason)(`fake /dev/null and console${skipNote}`, () => {
       expect(mountAt(p, '/proc/sys/kernel/ostype')).toBeUndefined();
     });
   }
+
+  it.skipIf(noPython)(skipName(noPython, '/dev/ptmx and /dev/pts/N as symlinks to procfs files (no devpts mount): refused, no bind onto procfs', 'no /usr/bin/python3'), async () => {
+    // Without a devpts mount the image's /dev/pts is what the pty code meets. A runtime that opens
+    // the pty or its peer by path follows these links onto procfs and binds /dev/console there;
+    // tsrun takes the peer from TIOCGPTPEER on a master it checked to be a real devpts ptmx.
+    const b = await fakeDevBundle(['/bin/probe', '--read', '/proc/sys/kernel/ostype'], (dev) => {
+      symlinkSync('/proc/sys/kernel/ostype', join(dev, 'pts', 'ptmx'));
+      symlinkSync('/proc/sys/kernel/ostype', join(dev, 'pts', '0'));
+      symlinkSync('pts/ptmx', join(dev, 'ptmx'));
+    });
+    b.config.mounts = b.config.mounts.filter((m) => m.destination !== '/dev/pts');
+    b.config.process.terminal = true;
+    b.write();
+    const rx = await consoleReceiver('', 10000);
+    const id = newId('sec');
+    const c = await tsrun(['create', '--bundle', b.dir, '--console-socket', rx.socketPath, id], { cwd: b.dir });
+    if (c.code !== 0) {
+      expect(expectRefused(c, id, b.dir)).toEqual([]);
+      return;
+    }
+    expect((await tsrun(['start', id])).code).toBe(0);
+    const out = (await rx.done).output;
+    await tsrun(['delete', '--force', id]);
+    const p = JSON.parse(out.slice(out.indexOf('{'))) as ProbeReport;
+    expect(check(p, 'read', '/proc/sys/kernel/ostype').content).toBe('Linux\n');
+    expect(mountAt(p, '/proc/sys/kernel/ostype')).toBeUndefined();
+  });
 });
