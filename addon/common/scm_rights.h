@@ -1,5 +1,5 @@
-// Sending one file descriptor with SCM_RIGHTS, shared by oci-init's sync channel (the pty master)
-// and its seccomp listener (the notify fd).
+// Sending one file descriptor with SCM_RIGHTS, shared by the addon (sendFd: the console socket) and
+// by oci-init (the pty master on the sync channel, the notify fd to a seccomp listener).
 #pragma once
 
 #include <cstring>

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "addon.h"
+#include "common/scm_rights.h"
 #include "common/unique_fd.h"
 #include "sys_error.h"
 
@@ -86,19 +87,7 @@ Napi::Value SendFd(const Napi::CallbackInfo& info) {
   }
   std::string data = info[2].As<Napi::String>().Utf8Value();
   if (data.empty()) data.push_back('\0');
-  struct iovec iov = {data.data(), data.size()};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  ssize_t n = retry_eintr([&] { return sendmsg(sock, &msg, MSG_NOSIGNAL); });
+  ssize_t n = tsrun::send_with_fd(sock, data, fd);
   if (n < 0) {
     ThrowSys(env, errno, "sendmsg");
   } else if (static_cast<size_t>(n) != data.size()) {
