@@ -127,11 +127,18 @@ export class V1Manager implements CgroupManager {
     // Frozen, no process can fork a child that the pid list below misses (runc does the same).
     // A paused container stays paused (kill of a paused container is allowed, as runc).
     const canFreeze = this.paths.freezer !== undefined && existsSync(this.paths.freezer) && !this.frozen();
-    if (canFreeze) this.freeze();
     try {
-      signalPids(this.pids(), signal);
-    } finally {
-      if (canFreeze) this.thaw();
+      if (canFreeze) this.freeze();
+      try {
+        signalPids(this.pids(), signal);
+      } finally {
+        if (canFreeze) this.thaw();
+      }
+    } catch (e) {
+      // Containers may share one cgroup directory; a concurrent delete of another one can remove it
+      // under us. Once it is gone there is nothing left to signal or to thaw.
+      if (this.paths.freezer !== undefined && !existsSync(this.paths.freezer)) return;
+      throw e;
     }
   }
 
