@@ -101,6 +101,13 @@ describe.skipIf(unavailable !== undefined)(`pure cgroup v2 VM (qemu TCG)${skipNo
 
   beforeAll(async () => {
     vm = await runVm();
+    // The guest kernel under TCG emulation has been seen to oops inside the page allocator (once in
+    // several full runs, not reproducible); a guest panic says nothing about tsrun, so boot once more.
+    // Any other failure, and a second panic, fail the tests below.
+    if (/Kernel panic/.test(vm.stderr)) {
+      console.log('vm: the guest kernel panicked; booting once more');
+      vm = await runVm();
+    }
     // Timings for the report: boot, per-suite, total (run.sh prints them on stderr).
     console.log(`vm: run.sh exit ${vm.code} after ${vm.ms} ms\n${vm.stderr.split('\n').filter((l) => l.startsWith('vm: ')).join('\n')}`);
   }, (vmLimitS + 90) * 1000);
