@@ -15,18 +15,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "common/linux_abi.h"
 #include "addon.h"
 
-// Older userspace headers lack these; the values are kernel ABI.
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
-#ifndef CLONE_PIDFD
-#define CLONE_PIDFD 0x00001000
-#endif
-#ifndef CLONE_INTO_CGROUP
-#define CLONE_INTO_CGROUP 0x200000000ULL
-#endif
 #ifndef SCHED_FLAG_RESET_ON_FORK
 #define SCHED_FLAG_RESET_ON_FORK 0x01
 #define SCHED_FLAG_RECLAIM 0x02

@@ -17,16 +17,11 @@
 #include <cerrno>
 #include <string>
 
+#include "common/linux_abi.h"
 #include "addon.h"
 #include "common/unique_fd.h"
 #include "sys_error.h"
 
-#ifndef CLONE_PIDFD
-#define CLONE_PIDFD 0x00001000
-#endif
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
 
 namespace tsrun {
 

@@ -9,13 +9,11 @@
 
 #include <cerrno>
 
+#include "common/linux_abi.h"
 #include "addon.h"
 #include "common/unique_fd.h"
 #include "sys_error.h"
 
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
 
 namespace tsrun {
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/linux_abi.h"
 #include "addon.h"
 #include "common/unique_fd.h"
 #include "sealed_exe.h"
@@ -20,15 +21,6 @@
 #include "spawn_options.h"
 #include "sys_error.h"
 
-#ifndef CLONE_PIDFD
-#define CLONE_PIDFD 0x00001000
-#endif
-#ifndef CLONE_INTO_CGROUP
-#define CLONE_INTO_CGROUP 0x200000000ULL
-#endif
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
 
 namespace tsrun {
 
