@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 
@@ -118,12 +119,13 @@ std::string resolve_executable(const std::string& arg0, const std::vector<std::s
   lookup_error(arg0, ENOENT, "executable file not found in $PATH");
 }
 
-void signal_exec_fifo(int procfd, int fifo_fd) {
+tsrun::UniqueFd signal_exec_fifo(int procfd, int fifo_fd) {
   std::string rel = "self/fd/" + std::to_string(fifo_fd);
   tsrun::UniqueFd w(tsrun::retry_eintr([&] { return ::openat(procfd, rel.c_str(), O_WRONLY | O_CLOEXEC); }));
   if (!w) throw_sys("exec fifo", "open", "exec.fifo");
   if (tsrun::retry_eintr([&] { return ::write(w.get(), "0", 1); }) != 1) throw_sys("exec fifo", "write", "exec.fifo");
   ::close(fifo_fd);
+  return w;
 }
 
 void set_cpu_affinity(const std::vector<int>& cpus, const char* step) {
@@ -154,13 +156,16 @@ tsrun::UniqueFd load_seccomp(const Seccomp& s) {
   return tsrun::UniqueFd((s.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) ? static_cast<int>(r) : -1);
 }
 
-void close_stray_fds(const PreservedFds& pre, int keep) {
+void close_stray_fds(const PreservedFds& pre, std::vector<int> keep) {
+  std::sort(keep.begin(), keep.end());
   unsigned first = 3 + pre.count;
-  if (keep >= static_cast<int>(first)) {
-    // The seccomp listener socket must outlive this until the filter is loaded; O_CLOEXEC, so
-    // execve still closes it.
-    if (static_cast<unsigned>(keep) > first && ::syscall(SYS_close_range, first, keep - 1, 0) < 0) throw_sys("close fds", "close_range");
-    first = keep + 1;
+  // Kept fds are O_CLOEXEC: they outlive this call (the seccomp listener until the filter is
+  // loaded, the exec fifo's write end until execve) and execve still closes them.
+  for (int k : keep) {
+    if (k < static_cast<int>(first)) continue;
+    unsigned ku = static_cast<unsigned>(k);
+    if (ku > first && ::syscall(SYS_close_range, first, ku - 1, 0) < 0) throw_sys("close fds", "close_range");
+    first = ku + 1;
   }
   if (::syscall(SYS_close_range, first, ~0U, 0) < 0) throw_sys("close fds", "close_range");
   for (int i = 0; i < pre.count; i++) {

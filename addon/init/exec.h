@@ -35,8 +35,12 @@ void verify_cwd(const std::string& cwd);
 std::string resolve_executable(const std::string& arg0, const std::vector<std::string>& env);
 
 // Blocks opening the exec fifo for writing until `tsrun start` opens it for reading, then writes
-// one byte. fifo_fd is an O_PATH fd, reopened through procfd (self/fd/N).
-void signal_exec_fifo(int procfd, int fifo_fd);
+// one byte. fifo_fd is an O_PATH fd, reopened through procfd (self/fd/N). Returns the write end,
+// O_CLOEXEC: the caller keeps it open until execve, so `tsrun start` reads end-of-file exactly when
+// the container process has been executed (or oci-init died) and only then runs the poststart
+// hooks (runtime-spec runtime.md: poststart after the user-specified process is executed, and so
+// after every startContainer hook).
+tsrun::UniqueFd signal_exec_fifo(int procfd, int fifo_fd);
 
 void set_cpu_affinity(const std::vector<int>& cpus, const char* step);
 // seccomp(SECCOMP_SET_MODE_FILTER, s.flags): returns the notify fd when s.flags asks for a
@@ -45,8 +49,9 @@ tsrun::UniqueFd load_seccomp(const Seccomp& s);
 
 // Closes every fd but 0-2 and the preserved ones that were open at start, and clears FD_CLOEXEC
 // on those (runtime-spec: --preserve-fds are inherited by the container process).
-// `keep` (-1 for none) is an fd of oci-init's own left open (the seccomp listener socket).
-void close_stray_fds(const PreservedFds& pre, int keep = -1);
+// `keep` lists O_CLOEXEC fds of oci-init's own left open (the seccomp listener socket, the exec
+// fifo's write end); -1 entries are ignored.
+void close_stray_fds(const PreservedFds& pre, std::vector<int> keep = {});
 
 // execve; on failure writes runc's wording to stderr and exits 127 (ENOENT) or 126.
 [[noreturn]] void exec_container(const std::string& path, const std::vector<std::string>& args,

@@ -102,15 +102,20 @@ struct Prepared {
   tsrun::UniqueFd listener;  // seccomp notify listener, until the filter is loaded
 };
 
+// An fd oci-init keeps until execve must sit above the --preserve-fds range, in whose holes
+// close_stray_fds closes oci-init's own fds.
+tsrun::UniqueFd above_preserved(tsrun::UniqueFd fd, const PreservedFds& pre, const char* step) {
+  if (!fd || fd.get() >= 3 + pre.count) return fd;
+  tsrun::UniqueFd high(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 3 + pre.count));
+  if (!high) throw_sys(step, "fcntl(F_DUPFD_CLOEXEC)");
+  return high;
+}
+
 // Connected first thing: the listener path is a host path, gone once a mount namespace is joined
-// or the root pivoted. Kept above the --preserve-fds range, which close_stray_fds may close holes in.
+// or the root pivoted.
 tsrun::UniqueFd listener_socket(const Process& p, const PreservedFds& pre) {
   if (!p.seccomp || !p.seccomp->listener) return {};
-  tsrun::UniqueFd s = connect_listener(*p.seccomp->listener);
-  if (s.get() >= 3 + pre.count) return s;
-  tsrun::UniqueFd high(::fcntl(s.get(), F_DUPFD_CLOEXEC, 3 + pre.count));
-  if (!high) throw_sys("seccomp listener", "fcntl(F_DUPFD_CLOEXEC)");
-  return high;
+  return above_preserved(connect_listener(*p.seccomp->listener), pre, "seccomp listener");
 }
 
 // Loads the filter and, for SCMP_ACT_NOTIFY, hands the notify fd to the listener at once, before
@@ -164,10 +169,11 @@ Prepared setup(const Args& a, const Plan& plan, const PreservedFds& pre, int pro
 // Steps 14-16, after `ready`: the parent is gone from the socket, so failures go to stderr.
 [[noreturn]] void start(const Args& a, const Plan& plan, const PreservedFds& pre, int procfd, Prepared& prep) {
   const Process& p = plan.process;
-  if (a.fifo_fd >= 0) signal_exec_fifo(procfd, a.fifo_fd);  // 14
+  tsrun::UniqueFd fifo_w;
+  if (a.fifo_fd >= 0) fifo_w = above_preserved(signal_exec_fifo(procfd, a.fifo_fd), pre, "exec fifo");  // 14
   run_hooks(plan.start_container_hooks, prep.start_state, "startContainer");  // 15
   verify_cwd(p.cwd);                                        // 16
-  close_stray_fds(pre, prep.listener.get());
+  close_stray_fds(pre, {prep.listener.get(), fifo_w.get()});
   if (p.cpu_affinity_final) set_cpu_affinity(*p.cpu_affinity_final, "execCPUAffinity.final");
   // Last, so the filter constrains only the container process, not oci-init's own setup.
   if (p.seccomp && !seccomp_before_identity(p)) install_seccomp(p, prep);

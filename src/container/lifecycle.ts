@@ -113,28 +113,33 @@ export function startContainer(nat: Native, store: Store, id: string): Container
 }
 
 /** The init blocks in open(exec.fifo, O_WRONLY); opening it for reading lets that open return and
- *  the init writes one byte before execve. A non-blocking read loop notices an init that died. */
+ *  the init writes one byte, runs the startContainer hooks and execve()s. It keeps the write end
+ *  (O_CLOEXEC) until execve, so end-of-file means the container process has been executed (or the
+ *  init died): runtime-spec runtime.md wants poststart after that, and so after startContainer.
+ *  Non-blocking reads with a short sleep: an init that died is noticed, never waited on forever. */
 function releaseInit(c: Container): void {
   const path = c.store.fifoPath(c.id);
   const fd = openSync(path, C.O_RDONLY | C.O_NONBLOCK);
   try {
     const buf = Buffer.alloc(1);
-    const readByte = (): boolean => {
+    /** 1: the byte, 0: end-of-file (no writer), -1: a writer but nothing to read yet. */
+    const readOnce = (): number => {
       try {
-        return readSync(fd, buf, 0, 1, null) === 1;
+        return readSync(fd, buf, 0, 1, null);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-        return false;
+        return -1;
       }
     };
-    while (!readByte()) {
+    while (readOnce() !== 1) {
       // The init may write its byte, execve and exit between the read above and this check: the
       // byte stays in the fifo while we hold the read end, so read once more before giving up.
-      if (!isAlive(c.state.pid, c.state.pidStartTime) && !readByte()) {
+      if (!isAlive(c.state.pid, c.state.pidStartTime) && readOnce() !== 1) {
         throw new TsrunError('container init exited before start');
       }
       sleepMs(1);
     }
+    while (readOnce() !== 0) sleepMs(1);
   } finally {
     closeSync(fd);
   }

@@ -87,6 +87,27 @@ describe.skipIf(!!skipReason)(`hooks${skipNote}`, () => {
     expect(leftovers({ id, bundle: b.dir })).toEqual([]);
   });
 
+  it('poststart runs after the process is executed, even behind a slow startContainer hook', async () => {
+    // runtime-spec runtime.md: startContainer before the user-specified program is executed,
+    // poststart after it is executed and before start returns. A runtime that runs poststart once
+    // the init is released (runc does) races the slow hook and sees oci-init, not the program.
+    const b = await writableBundle(['/bin/sleep', '100']);
+    b.config.hooks = {
+      startContainer: [shHook(b, `sleep 0.5; echo startContainer >> "$d/hooks.log"`)],
+      poststart: [shHook(b, `pid=$(sed 's/.*"pid": *\\([0-9]*\\).*/\\1/'); readlink /proc/$pid/exe > "$d/exe-poststart"; echo poststart >> "$d/hooks.log"`)],
+    };
+    b.write();
+    const id = newId('hookexec');
+    await ok(tsrun(['create', '--bundle', b.dir, id], { cwd: b.dir }));
+    await ok(tsrun(['start', id]));
+    expect(hooksLog(b)).toEqual(['startContainer', 'poststart']);
+    const exe = readFileSync(join(b.rootfs, 'exe-poststart'), 'utf8').trim();
+    expect(exe).not.toBe('');
+    expect(exe).not.toMatch(/memfd|oci-init/);
+    await ok(tsrun(['delete', '--force', id]));
+    expect(leftovers({ id, bundle: b.dir })).toEqual([]);
+  });
+
   it('get exactly their args (args[0] is argv[0]) and env, nothing of tsrun\'s environment', async () => {
     const b = await writableBundle(['/bin/true']);
     b.config.hooks = Object.fromEntries(
