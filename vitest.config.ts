@@ -9,7 +9,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts', 'conformance/**/*.test.ts', 'test/security/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'conformance/**/*.test.ts', 'test/security/**/*.test.ts', 'test/clients/**/*.test.ts'],
           environment: 'node',
           fileParallelism: false,
           testTimeout: 30000,
