@@ -8,6 +8,9 @@ TSRUN_BUILD_PKGS=(build-essential python3 make g++ libseccomp-dev busybox-static
 # Tests and benchmark: the runtimes we compare against, capsh, ip, strace, /usr/bin/time (peak RSS),
 # tmux (terminal resize test), newuidmap/newgidmap (rootless mappings).
 TSRUN_TEST_PKGS=(runc crun hyperfine libcap2-bin iproute2 strace time tmux uidmap)
+# The real clients of test/clients (CLIENTS.md): installed one by one and not fatal, so a missing
+# package only makes its client's tests skip (they say why).
+TSRUN_CLIENT_PKGS=(containerd podman docker.io)
 
 TSRUN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 _tsrun_apt_updated=0

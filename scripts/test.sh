@@ -9,6 +9,9 @@ set -euo pipefail
 
 if [ "$(id -u)" -eq 0 ]; then
   tsrun_setup "${TSRUN_TEST_PKGS[@]}"
+  for p in "${TSRUN_CLIENT_PKGS[@]}"; do
+    ( tsrun_ensure_packages "$p" ) || tsrun_log "could not install $p: its client tests will skip"
+  done
   projects=()
   scope="all projects (unit, integration, conformance)"
 else
