@@ -23,6 +23,7 @@
 #include "init/exec.h"
 #include "init/hooks.h"
 #include "init/identity.h"
+#include "init/mempolicy.h"
 #include "init/namespaces.h"
 #include "init/plan.h"
 #include "init/rootfs.h"
@@ -156,6 +157,11 @@ Prepared setup(const Args& a, const Plan& plan, const PreservedFds& pre, int pro
   else out.start_state = plan.exec_state;
   // exec: the joined mount namespace's root is the container's; no /dev/console for exec.
   if (p.terminal && plan.exec_mode) setup_console(p, a.sync_fd, false);
+  // linux.memoryPolicy before `ready`, so a policy the kernel refuses fails create (or exec) and
+  // is undone by the parent; before any seccomp filter, which may deny set_mempolicy. The policy
+  // survives execve (set_mempolicy(2)), so the container process runs under it; exec plans carry
+  // it too, as runc applies it to exec'd processes.
+  if (p.memory_policy) apply_memory_policy(*p.memory_policy);
   out.env = container_env(p);                             // 10 (reads /etc/passwd while still root)
   if (seccomp_before_identity(p)) install_seccomp(p, out);
   apply_identity(p, procfd);

@@ -307,6 +307,11 @@ void optional_process(const json& pr, Process& p) {
   p.cpu_affinity_final = cpu_list(aff, "final");
   p.apparmor_profile = opt_str(pr, n, "apparmorProfile");
   p.selinux_label = opt_str(pr, n, "selinuxLabel");
+  auto mp = pr.find("memoryPolicy");  // optional: absent or null when the config has none
+  if (mp != pr.end() && !mp->is_null()) {
+    const json& o = obj_at(*mp, n + "memoryPolicy");
+    p.memory_policy = MemoryPolicy{num<int>(o, n + "memoryPolicy.", "mode"), num_list<int>(o, n + "memoryPolicy.", "nodes")};
+  }
   const json& sc = field(pr, n, "seccomp");
   if (!sc.is_null()) {
     const json& o = obj_at(sc, n + "seccomp");

@@ -74,6 +74,12 @@ struct Seccomp {
   std::optional<SeccompListener> listener;  // set iff flags has SECCOMP_FILTER_FLAG_NEW_LISTENER
 };
 
+// linux.memoryPolicy: set_mempolicy(mode, mask of nodes).
+struct MemoryPolicy {
+  int mode = 0;             // MPOL_* | MPOL_F_*
+  std::vector<int> nodes;   // node numbers; empty: no mask
+};
+
 struct Process {
   std::vector<std::string> args;
   std::vector<std::string> env;
@@ -96,6 +102,7 @@ struct Process {
   std::optional<std::vector<int>> cpu_affinity_final;
   std::optional<std::string> apparmor_profile;
   std::optional<std::string> selinux_label;
+  std::optional<MemoryPolicy> memory_policy;
   std::optional<Seccomp> seccomp;
 };
 

@@ -14,7 +14,7 @@ import { ConfigError, UsageError } from '../errors.js';
 import type { InitPlan } from './plan-types.js';
 import { PLAN_VERSION } from './plan-types.js';
 import type { BuiltPlan, PlanContext } from './plan.js';
-import type { LinuxNamespaceType, LinuxPersonality, LinuxSeccomp, Process, Spec } from './types.js';
+import type { LinuxMemoryPolicy, LinuxNamespaceType, LinuxPersonality, LinuxSeccomp, Process, Spec } from './types.js';
 import { LINUX as L } from './linux-constants.js';
 
 /** What exec needs of the container's config, stored in state.json at create (StateFile.exec):
@@ -25,6 +25,8 @@ export interface ExecDefaults {
   namespaces: LinuxNamespaceType[];
   seccomp: LinuxSeccomp | null;
   personality: LinuxPersonality | null;
+  /** linux.memoryPolicy: exec'd processes get it too, as runc's (absent in older states). */
+  memoryPolicy?: LinuxMemoryPolicy | null;
   ociVersion: string;
 }
 
@@ -34,6 +36,7 @@ export function execDefaults(spec: Spec): ExecDefaults {
     namespaces: (spec.linux?.namespaces ?? []).map((n) => n.type),
     seccomp: spec.linux?.seccomp ?? null,
     personality: spec.linux?.personality ?? null,
+    memoryPolicy: spec.linux?.memoryPolicy ?? null,
     ociVersion: spec.ociVersion,
   };
 }
@@ -178,6 +181,7 @@ export function buildExecPlan(defaults: ExecDefaults, process: Process, ctx: Exe
   const linux: Spec['linux'] = {};
   if (defaults.seccomp) linux.seccomp = defaults.seccomp;
   if (defaults.personality) linux.personality = defaults.personality;
+  if (defaults.memoryPolicy) linux.memoryPolicy = defaults.memoryPolicy;
   const spec: Spec = { ociVersion: defaults.ociVersion, root: { path: ctx.rootfs }, process, linux };
   let built: BuiltPlan;
   try {

@@ -127,3 +127,24 @@ export const RLIM_INFINITY = '18446744073709551615';
 
 /** The kernel's limit on CPU numbers (CONFIG_NR_CPUS at most 8192): bounds cpu list expansion. */
 export const MAX_CPUS = 8192;
+
+/** MAX_NUMNODES at its largest (CONFIG_NODES_SHIFT 10): bounds node list expansion. */
+export const MAX_NUMA_NODES = 1024;
+
+/** linux/mempolicy.h modes, by the names config-linux.md "Memory policy" uses. */
+export const MPOL_MODES: Readonly<Record<string, number>> = {
+  MPOL_DEFAULT: 0,
+  MPOL_PREFERRED: 1,
+  MPOL_BIND: 2,
+  MPOL_INTERLEAVE: 3,
+  MPOL_LOCAL: 4,
+  MPOL_PREFERRED_MANY: 5,
+  MPOL_WEIGHTED_INTERLEAVE: 6,
+};
+
+/** linux/mempolicy.h mode flags, ORed into set_mempolicy's mode. */
+export const MPOL_FLAGS: Readonly<Record<string, number>> = {
+  MPOL_F_STATIC_NODES: 1 << 15,
+  MPOL_F_RELATIVE_NODES: 1 << 14,
+  MPOL_F_NUMA_BALANCING: 1 << 13,
+};

@@ -182,6 +182,9 @@ export interface PlanProcess {
   execCPUAffinity: { initial: number[] | null; final: number[] | null };
   apparmorProfile: string | null;
   selinuxLabel: string | null;
+  /** linux.memoryPolicy: set_mempolicy(2) by oci-init before `ready` (the policy survives execve),
+   *  for the container's process and for exec'd ones (as runc). Absent or null: left as inherited. */
+  memoryPolicy?: PlanMemoryPolicy | null;
   /** Compiled classic BPF (struct sock_filter array, base64) and SECCOMP_FILTER_FLAG_* (issue 5).
    *  buildPlan leaves it null; src/seccomp compileForPlan fills it from BuiltPlan.seccomp. */
   seccomp: PlanSeccomp | null;
@@ -198,6 +201,13 @@ export interface PlanSeccomp {
    *  "ContainerProcessState": ociVersion, fds ["seccompFd"], pid, metadata, state) built from the
    *  start state of `resume`. Absent or null: no listener. */
   listener?: { path: string; metadata: string } | null;
+}
+
+export interface PlanMemoryPolicy {
+  /** MPOL_* mode (linux/mempolicy.h) ORed with the MPOL_F_* mode flags: set_mempolicy's `mode`. */
+  mode: number;
+  /** Node numbers (the config's node list expanded), bits of the nodemask; [] for no mask. */
+  nodes: number[];
 }
 
 export interface PlanScheduler {

@@ -7,10 +7,10 @@
  * Where the spec is silent this follows runc (libcontainer/specconv, rootfs_linux.go, nsexec).
  */
 import { posix } from 'node:path';
-import type { Hook, IDMapping, Linux, LinuxDevice, LinuxNamespaceType, Process, Spec } from './types.js';
-import type { InitPlan, PlanCapabilities, PlanDevice, PlanHook, PlanJoin, PlanProcess, PlanRlimit, PlanScheduler, PlanTimeOffset } from './plan-types.js';
+import type { Hook, IDMapping, Linux, LinuxDevice, LinuxMemoryPolicy, LinuxNamespaceType, Process, Spec } from './types.js';
+import type { InitPlan, PlanCapabilities, PlanDevice, PlanHook, PlanJoin, PlanMemoryPolicy, PlanProcess, PlanRlimit, PlanScheduler, PlanTimeOffset } from './plan-types.js';
 import { PLAN_VERSION } from './plan-types.js';
-import { LINUX as L, MAX_CPUS, RLIM_INFINITY } from './linux-constants.js';
+import { LINUX as L, MAX_CPUS, MAX_NUMA_NODES, MPOL_FLAGS, MPOL_MODES, RLIM_INFINITY } from './linux-constants.js';
 import { CAPABILITIES, capNumber } from './capabilities.js';
 import { buildMounts, containerPath, propagationFlags, type CgroupV1Hierarchy } from './mount-options.js';
 import { adjustMountsForUserNs } from './userns-mounts.js';
@@ -267,6 +267,7 @@ function buildProcess(spec: Spec, linux: Linux, ctx: PlanContext, problems: stri
     },
     apparmorProfile: p.apparmorProfile || null,
     selinuxLabel: p.selinuxLabel || null,
+    memoryPolicy: linux.memoryPolicy ? memoryPolicy(linux.memoryPolicy, problems) : null,
     seccomp: null,
   };
 }
@@ -412,4 +413,43 @@ export function parseCpuList(list: string): number[] {
     for (let c = from; c <= to; c++) cpus.add(c);
   }
   return [...cpus].sort((a, b) => a - b);
+}
+
+/** linux.memoryPolicy -> set_mempolicy(2) arguments. The kernel judges the combination (a node
+ *  this host lacks, nodes with MPOL_DEFAULT/MPOL_LOCAL, exclusive flags: EINVAL from oci-init);
+ *  here only what cannot be encoded at all is refused, with runc's wording. */
+function memoryPolicy(mp: LinuxMemoryPolicy, problems: string[]): PlanMemoryPolicy | null {
+  const at = '/linux/memoryPolicy';
+  const mode = Object.hasOwn(MPOL_MODES, mp.mode) ? MPOL_MODES[mp.mode] : undefined;
+  if (mode === undefined) problems.push(`${at}/mode: invalid memory policy mode ${JSON.stringify(mp.mode)}`);
+  let flags = 0;
+  (mp.flags ?? []).forEach((f, i) => {
+    const bit = Object.hasOwn(MPOL_FLAGS, f) ? MPOL_FLAGS[f] : undefined;
+    if (bit === undefined) problems.push(`${at}/flags/${i}: invalid memory policy flag ${JSON.stringify(f)}`);
+    else flags |= bit;
+  });
+  let nodes: number[] = [];
+  if (mp.nodes !== undefined && mp.nodes.trim() !== '') {
+    try {
+      nodes = parseNodeList(mp.nodes);
+    } catch (e) {
+      problems.push(`${at}/nodes: ${(e as Error).message}`);
+    }
+  }
+  return mode === undefined ? null : { mode: mode | flags, nodes };
+}
+
+/** A node list ("0-3,7", as cpuset.mems) -> node numbers, refused beyond the kernel's
+ *  MAX_NUMNODES before anything is expanded (runc: "invalid memory policy node"). */
+export function parseNodeList(list: string): number[] {
+  for (const part of list.split(',')) {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    const last = m ? Number(m[2] ?? m[1]) : NaN;
+    if (m && last >= MAX_NUMA_NODES) throw new Error(`invalid memory policy node ${last} in "${list}": the kernel has at most ${MAX_NUMA_NODES} nodes`);
+  }
+  try {
+    return parseCpuList(list);
+  } catch (e) {
+    throw new Error((e as Error).message.replace('invalid cpu list', 'invalid memory policy node list').replace('empty cpu list', 'empty node list'));
+  }
 }
