@@ -14,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsrun::InitBpf(env, exports);
   tsrun::InitEventFd(env, exports);
   tsrun::InitIdmap(env, exports);
+  tsrun::InitNetdev(env, exports);
   return exports;
 }
 

@@ -14,5 +14,6 @@ void InitConsole(Napi::Env env, Napi::Object exports);    // console.cc: setWins
 void InitBpf(Napi::Env env, Napi::Object exports);        // bpf.cc: loadDeviceProgram (cgroup v2 devices)
 void InitEventFd(Napi::Env env, Napi::Object exports);    // eventfd.cc: eventfd (v1 OOM notification)
 void InitIdmap(Napi::Env env, Napi::Object exports);      // idmap.cc: idmappedTree (idmapped mounts)
+void InitNetdev(Napi::Env env, Napi::Object exports);     // netdev.cc: netdevCheck, netdevMove (linux.netDevices)
 
 }  // namespace tsrun
