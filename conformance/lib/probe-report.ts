@@ -43,6 +43,8 @@ export interface ProbeReport {
   affinity: number[];
   clock: { monotonic: number; boottime: number };
   attrCurrent: string;
+  /** get_mempolicy(2): MPOL_* mode, MPOL_F_* flags (bits 13-15), node numbers of the mask. */
+  mempolicy: { ok: boolean; errno?: number; mode: number; flags: number; nodes: number[] };
   checks: ProbeCheck[];
 }
 

@@ -285,6 +285,25 @@ static void sched_io_cpu_clock(void) {
   kstr("attrCurrent", n > 0 ? buf : "");
 }
 
+/* get_mempolicy(2) of this thread: mode (flags stripped), the MPOL_F_* mode flags, nodes. */
+static void mempolicy(void) {
+  int mode = -1;
+  unsigned long mask[16];
+  memset(mask, 0, sizeof mask);
+  long r = syscall(SYS_get_mempolicy, &mode, mask, sizeof mask * 8, 0, 0);
+  key("mempolicy"); open_obj();
+  key("ok"); fputs(r == 0 ? "true" : "false", stdout);
+  if (r != 0) kint("errno", errno);
+  kint("mode", mode & ~(7 << 13));
+  kint("flags", mode & (7 << 13));
+  key("nodes"); open_arr();
+  for (unsigned i = 0; r == 0 && i < sizeof mask * 8; i++) {
+    if (mask[i / (8 * sizeof mask[0])] >> (i % (8 * sizeof mask[0])) & 1) { elem(); printf("%u", i); }
+  }
+  close_arr();
+  close_obj();
+}
+
 /* ---- checks --------------------------------------------------------------------------------- */
 
 static void check_err(int e) {
@@ -411,6 +430,7 @@ int main(int argc, char **argv) {
   namespaces();
   mountinfo();
   sched_io_cpu_clock();
+  mempolicy();
   key("checks"); open_arr();
   const char *data = "probe\n";
   for (int i = 1; i < argc; i++) {
