@@ -121,8 +121,8 @@ export class DockerEnv {
       const child = spawn(DOCKER, args, { env: this.env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
-      child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      child.stdout?.on('data', (b: Buffer) => (stdout += b.toString()));
+      child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
       if (opts.input !== undefined) child.stdin?.end(opts.input);
       const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60000);
       child.on('error', (e) => {
