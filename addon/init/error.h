@@ -19,14 +19,23 @@ struct InitError : std::runtime_error {
       : std::runtime_error(msg), step(std::move(step_)), syscall(std::move(syscall_)), err(err_), path(std::move(path_)) {}
 };
 
-// Throws for a failed syscall with errno: message "<step> <path>: <syscall>: <strerror>".
+// errno as Go (and so runc) spells it: strerror in lower case ("no such file or directory"). Clients
+// read the runtime's error text: docker turns "no such file or directory" into exit 127 and
+// "permission denied" into 126 (CLIENTS.md), and only matches the lower-case spelling.
+inline std::string errno_text(int e) {
+  std::string s = std::strerror(e);
+  if (!s.empty() && s[0] >= 'A' && s[0] <= 'Z') s[0] = static_cast<char>(s[0] - 'A' + 'a');
+  return s;
+}
+
+// Throws for a failed syscall with errno: message "<step> <path>: <syscall>: <errno_text>".
 [[noreturn]] inline void throw_sys(const std::string& step, const char* syscall, const std::string& path = "", int e = errno) {
   std::string msg = step;
   if (!path.empty()) msg += " " + path;
   msg += ": ";
   msg += syscall;
   msg += ": ";
-  msg += std::strerror(e);
+  msg += errno_text(e);
   throw InitError(step, syscall, e, path, msg);
 }
 

@@ -22,13 +22,6 @@ constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/
 constexpr const char* kBreakout =
     "current working directory is outside of container mount namespace root -- possible container breakout detected";
 
-// Go spells errno strings in lower case ("no such file or directory"); runc's messages carry them.
-std::string go_errstr(int e) {
-  std::string s = std::strerror(e);
-  if (!s.empty() && s[0] >= 'A' && s[0] <= 'Z') s[0] = static_cast<char>(s[0] - 'A' + 'a');
-  return s;
-}
-
 [[noreturn]] void lookup_error(const std::string& arg0, int e, const std::string& detail) {
   throw InitError("exec lookup", "", e, arg0, "exec: \"" + arg0 + "\": " + detail);
 }
@@ -91,7 +84,7 @@ void verify_cwd(const std::string& cwd) {
 void enter_cwd(const std::string& cwd) {
   if (::chdir(cwd.c_str()) < 0) {
     int e = errno;
-    throw InitError("cwd", "chdir", e, cwd, "chdir to cwd (\"" + cwd + "\") set in config.json failed: " + go_errstr(e));
+    throw InitError("cwd", "chdir", e, cwd, "chdir to cwd (\"" + cwd + "\") set in config.json failed: " + errno_text(e));
   }
   verify_cwd(cwd);
 }
@@ -101,8 +94,8 @@ std::string resolve_executable(const std::string& arg0, const std::vector<std::s
   if (arg0.find('/') != std::string::npos) {
     int e = find_executable(arg0, serr);
     if (e == 0) return arg0;
-    if (serr) lookup_error(arg0, serr, "stat " + arg0 + ": " + go_errstr(serr));
-    lookup_error(arg0, e, go_errstr(e));
+    if (serr) lookup_error(arg0, serr, "stat " + arg0 + ": " + errno_text(serr));
+    lookup_error(arg0, e, errno_text(e));
   }
   if (!arg0.empty()) {
     std::string path = path_from_env(env);
@@ -187,7 +180,7 @@ void exec_container(const std::string& path, const std::vector<std::string>& arg
   envp.push_back(nullptr);
   ::execve(path.c_str(), argv.data(), envp.data());
   int e = errno;
-  std::string msg = "exec " + path + ": " + go_errstr(e) + "\n";
+  std::string msg = "exec " + path + ": " + errno_text(e) + "\n";
   (void)!::write(2, msg.data(), msg.size());
   ::_exit(e == ENOENT ? 127 : 126);
 }

@@ -50,7 +50,7 @@ int64_t now_ms() {
   for (const auto& e : h.env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   ::execve(h.path.c_str(), argv.data(), envp.data());
-  std::string msg = "exec " + h.path + ": " + std::strerror(errno) + "\n";
+  std::string msg = "exec " + h.path + ": " + errno_text(errno) + "\n";
   (void)!::write(2, msg.data(), msg.size());
   ::_exit(127);
 }

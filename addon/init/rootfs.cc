@@ -26,7 +26,7 @@ UniqueFd g_rootfd;  // the rootfs bind mount, from prepare_rootfs to enter_rootf
 // Errors: every mount failure names the mount as "mount <source> to <destination>: ...".
 
 [[noreturn]] void mount_fail(const Mount& m, const char* syscall, int e = errno) {
-  std::string msg = "mount " + m.source + " to " + m.destination + ": " + syscall + ": " + std::strerror(e);
+  std::string msg = "mount " + m.source + " to " + m.destination + ": " + syscall + ": " + errno_text(e);
   throw InitError("mount", syscall, e, m.destination, msg);
 }
 

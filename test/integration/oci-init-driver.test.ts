@@ -140,6 +140,11 @@ describe.skipIf(!!skip)(`oci-init driven alone${skip ? ` (skipped: ${skip})` : '
     expect(last(await runInit(basePlan({ args: ['/bin'] }))).message).toBe('exec: "/bin": permission denied');
   });
 
+  it('spells errno in lower case as runc does (docker maps "no such file or directory" to exit 127)', async () => {
+    const o = await runInit({ ...basePlan(), sysctl: [{ key: 'kernel.tsrun_nonexistent', value: '1' }] });
+    expect(last(o)).toMatchObject({ type: 'error', step: 'sysctl', message: 'sysctl kernel.tsrun_nonexistent: openat2: no such file or directory' });
+  });
+
   it('fails a missing cwd with runc wording and runs in a configured one', async () => {
     const bad = await runInit(basePlan({ cwd: '/nonexist' }));
     expect(last(bad)).toMatchObject({ type: 'error', step: 'cwd', message: 'chdir to cwd ("/nonexist") set in config.json failed: no such file or directory' });
