@@ -64,6 +64,15 @@ describe('loadBundle', () => {
     }
   });
 
+  it('accepts a device fileMode with the file type bits, as podman --device and --privileged send it', () => {
+    const doc = minimal();
+    // stat's st_mode of /dev/fuse: S_IFCHR | 0666 (runc keeps the permission bits).
+    (doc.linux as Record<string, unknown>).devices = [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 0o020666, uid: 0, gid: 0 }];
+    expect(() => parseSpec(JSON.stringify(doc), 'config.json')).not.toThrow();
+    (doc.linux as Record<string, unknown>).devices = [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 2 ** 32 }];
+    expect(specProblems(doc)).toContain('/linux/devices/0/fileMode: must be <= 4294967295, got 4294967296');
+  });
+
   it('names a missing bundle directory', () => {
     const missing = join(tmp, 'nope');
     expect(() => loadBundle(missing)).toThrow(`bundle ${missing}: no such file or directory`);
