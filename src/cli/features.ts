@@ -6,6 +6,7 @@
 import { seccompFeatures } from '../seccomp/features.js';
 import { CAPABILITIES } from '../spec/capabilities.js';
 import { knownMountOptions } from '../spec/mount-options.js';
+import { MPOL_FLAGS, MPOL_MODES } from '../spec/linux-constants.js';
 import { SPEC_VERSION, VERSION, out, type CommandContext } from './dispatch.js';
 
 export function featuresDocument(): Record<string, unknown> {
@@ -23,7 +24,11 @@ export function featuresDocument(): Record<string, unknown> {
       seccomp: seccompFeatures(),
       apparmor: { enabled: false },
       selinux: { enabled: false },
-      intelRdt: { enabled: false },
+      // src/resctrl: the runtime supports it; whether this host has resctrl is checked at create
+      // (runc's features say enabled whatever the host has, too).
+      intelRdt: { enabled: true, schemata: true },
+      // Passed to set_mempolicy(2) by oci-init; the kernel decides which it accepts.
+      memoryPolicy: { modes: Object.keys(MPOL_MODES), flags: Object.keys(MPOL_FLAGS) },
       // Idmapped bind mounts (src/process/idmap-mounts.ts): idmap/ridmap and mount mappings.
       mountExtensions: { idmap: { enabled: true } },
       netDevices: { enabled: false },

@@ -14,6 +14,7 @@ import { Container, loadContainer } from './container.js';
 import { checkAction } from './status.js';
 import { killCgroup, managerOf, teardownCgroup } from './cgroup.js';
 import { CorruptStateError, type Store } from './store.js';
+import { removeIntelRdt } from '../resctrl/index.js';
 
 const SIGKILL = 9;
 
@@ -166,6 +167,8 @@ export function destroyContainer(c: Container): void {
   const state = c.ociStateJson('stopped');
   // Before the state goes: a cgroup that cannot be removed yet leaves a container delete can retry.
   teardownCgroup(c.state);
+  // Only the groups create (or update) made; a pre-configured closID group stays.
+  if (c.state.intelRdt) removeIntelRdt(c.state.intelRdt);
   c.store.remove(c.id);
   runHooksWarnOnly('poststop', c.state.hooks.poststop, state);
 }

@@ -19,6 +19,8 @@ import type { Native } from '../native/types.js';
 import type { HookSpec } from '../hooks.js';
 import type { CgroupState } from '../cgroups/types.js';
 import type { ExecDefaults } from '../spec/exec-plan.js';
+import type { LinuxResources } from '../spec/types.js';
+import type { RdtState } from '../resctrl/index.js';
 import type { Phase } from './status.js';
 import { validateId } from './id.js';
 
@@ -49,6 +51,11 @@ export interface StateFile {
   /** The config's process, namespaces, seccomp and personality, for `tsrun exec` (absent in
    *  states written before exec existed: exec then reads the bundle's config.json). */
   exec?: ExecDefaults;
+  /** linux.resources in effect: the config's at create, merged with each `update` (as runc saves
+   *  its config), devices left out (update does not change them). Absent in older states. */
+  resources?: LinuxResources;
+  /** The container's resctrl group (src/resctrl), when linux.intelRdt or an update made one. */
+  intelRdt?: RdtState;
 }
 
 /** state.json exists but cannot be understood (truncated, edited, foreign). */

@@ -14,7 +14,8 @@ import { Container } from '../container/container.js';
 import { Store, writeFileAtomic, STATE_FORMAT, type StateFile } from '../container/store.js';
 import type { Native } from '../native/types.js';
 import type { BuiltPlan, PlanContext } from '../spec/plan.js';
-import type { Spec } from '../spec/types.js';
+import type { LinuxResources, Spec } from '../spec/types.js';
+import { addTask, removeIntelRdt, setupIntelRdt, type RdtState } from '../resctrl/index.js';
 import { compileForPlan } from '../seccomp/index.js';
 import { plannedV1Dirs } from '../cgroups/manager.js';
 import { isRootless } from '../rootless.js';
@@ -171,7 +172,15 @@ function initialState(opts: CreateOptions, spec: Spec, bundle: string, plan: Bui
     owner: userName(process.getuid?.() ?? 0),
     hooks: { poststart: spec.hooks?.poststart ?? [], poststop: spec.hooks?.poststop ?? [] },
     exec: execDefaults(spec),
+    resources: savedResources(spec.linux?.resources),
   };
+}
+
+/** What state.json keeps of linux.resources: all but devices, which `update` never changes. */
+function savedResources(r: LinuxResources | undefined): LinuxResources | undefined {
+  if (r === undefined) return undefined;
+  const { devices: _devices, ...rest } = r;
+  return rest;
 }
 
 /** Runs `tsrun create`; on success the init waits on the exec fifo and state.json says created. */
@@ -197,6 +206,7 @@ export function createContainer(opts: CreateOptions, deps: CreateDeps): Created 
   let lock: { release(): void } | null = null;
   let pidfd = -1;
   let cg: CgroupManager | undefined;
+  let rdt: RdtState | undefined;
   let target: ConsoleTarget | undefined;
   try {
     target = consoleTarget(deps.native, spec.process?.terminal ?? false, opts.consoleSocket);
@@ -204,12 +214,16 @@ export function createContainer(opts: CreateOptions, deps: CreateDeps): Created 
     const container = new Container(store, initialState(opts, spec, bundle, plan));
     cg = deps.cgroup?.(spec, opts.id);
     if (cg) container.state.cgroup = cg.toState();
+    // config-linux.md "IntelRdt": no resctrl mounted is an error; the group exists before the init.
+    if (spec.linux?.intelRdt) rdt = container.state.intelRdt = setupIntelRdt(spec.linux.intelRdt, opts.id);
     container.save();
     const spawned = spawn(container, plan, { ...opts, preserveFds: extra.count }, deps, cg);
     pidfd = spawned.pidfd;
     // v1 (or a kernel without CLONE_INTO_CGROUP): joined before the first sync message, so
     // oci-init runs no container code outside the cgroup.
     if (cg && !spawned.intoCgroup) cg.addProcess(container.state.pid);
+    // Before the first sync message too: no container code runs outside the resctrl group.
+    if (rdt) addTask(rdt, container.state.pid);
     logDebug(`create ${opts.id}: oci-init is pid ${container.state.pid} (clone flags 0x${plan.spawn.cloneFlags.toString(16)})`);
     const pty = exchange(container, spec, plan, deps.channel(spawned.parentSock), deps.native, target);
     container.state.phase = 'created';
@@ -219,10 +233,20 @@ export function createContainer(opts: CreateOptions, deps: CreateDeps): Created 
   } catch (e) {
     abandon(store, opts.id, pidfd, deps.native);
     if (cg) destroyQuietly(cg);
+    if (rdt) removeRdtQuietly(rdt);
     throw e;
   } finally {
     lock?.release();
     closeConsoleTarget(target);
+  }
+}
+
+/** Cleanup after a failed create: the error being reported matters more than this one. */
+function removeRdtQuietly(rdt: RdtState): void {
+  try {
+    removeIntelRdt(rdt);
+  } catch (e) {
+    logWarn((e as Error).message);
   }
 }
 
