@@ -58,6 +58,21 @@ async function waitStatus(id: string, want: string, ms = 20000): Promise<string>
   return s;
 }
 
+async function waitUntil(cond: () => boolean, ms = 20000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+/** Whether `pid` has a SIGTERM handler (SigCgt bit 15 in /proc/<pid>/status). */
+function catchesSigterm(pid: number): boolean {
+  const m = /^SigCgt:\s*([0-9a-f]+)$/m.exec(existsSync(`/proc/${pid}/status`) ? readFileSync(`/proc/${pid}/status`, 'utf8') : '');
+  return m !== null && (BigInt(`0x${m[1]}`) & (1n << 14n)) !== 0n;
+}
+
 /** tsrun's own view of the container, read from the state root the shim uses. */
 async function tsrunState(id: string): Promise<{ status: string; pid: number } | undefined> {
   const r = await run(tsrunBin, ['--root', ctrd().stateRoot, 'state', id]);
@@ -161,9 +176,8 @@ describe.skipIf(!!reason)(`containerd: ctr runs its containers on tsrun${reason 
     await runDetached(id, ['sh', '-c', 'sleep 1000 & sleep 1000 & wait']);
     const st = await tsrunState(id);
     expect(st?.status).toBe('running');
-    let ps = okResult(await ctrd().ctr(['task', 'ps', id]));
-    const waitForChildren = Date.now() + 10000;
-    while (ps.trim().split('\n').length < 4 && Date.now() < waitForChildren) ps = okResult(await ctrd().ctr(['task', 'ps', id]));
+    expect(await waitUntil(() => pidsInContainerCgroups(id).length === 3)).toBe(true);
+    const ps = okResult(await ctrd().ctr(['task', 'ps', id]));
     const pids = ps.trim().split('\n').slice(1).map((l) => Number(l.trim().split(/\s+/)[0]));
     expect(pids).toHaveLength(3);
     expect(pids).toContain(st?.pid);
@@ -188,6 +202,9 @@ describe.skipIf(!!reason)(`containerd: ctr runs its containers on tsrun${reason 
   it('ctr task kill: SIGTERM reaches a trapping init; kill -a SIGKILL ends every process; delete removes the state', async () => {
     const term = newId('ctr-kill');
     await runDetached(term, ['sh', '-c', 'trap "exit 143" TERM; while :; do sleep 0.1; done']);
+    // A pid-namespace init ignores SIGTERM until its handler is in place: wait for the trap.
+    const initPid = (await tsrunState(term))?.pid ?? 0;
+    expect(await waitUntil(() => catchesSigterm(initPid))).toBe(true);
     okResult(await ctrd().ctr(['task', 'kill', term]));
     expect(await waitStatus(term, 'STOPPED')).toBe('STOPPED');
     const del = await ctrd().ctr(['task', 'delete', term]);
@@ -198,9 +215,9 @@ describe.skipIf(!!reason)(`containerd: ctr runs its containers on tsrun${reason 
     okResult(await ctrd().ctr(['containers', 'rm', term]));
 
     const all = newId('ctr-killall');
-    await runDetached(all, ['sh', '-c', 'trap "" TERM; sleep 1000 & sleep 1000 & wait']);
+    await runDetached(all, ['sh', '-c', 'sleep 1000 & sleep 1000 & wait']);
+    expect(await waitUntil(() => pidsInContainerCgroups(all).length === 3)).toBe(true);
     const before = pidsInContainerCgroups(all);
-    expect(before.length).toBeGreaterThanOrEqual(3);
     okResult(await ctrd().ctr(['task', 'kill', '-a', '-s', 'SIGKILL', all]));
     expect(await waitStatus(all, 'STOPPED')).toBe('STOPPED');
     expect(before.filter((p) => existsSync(`/proc/${p}/cmdline`) && readFileSync(`/proc/${p}/cmdline`, 'utf8') !== '')).toEqual([]);
