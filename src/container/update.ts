@@ -1,13 +1,15 @@
 /**
  * `tsrun update`: new linux.resources for a live container, as runc: either the whole object from
  * `--resources FILE|-` (dockerd pipes it on stdin), or runc's single-value flags. Devices are not
- * changed (runc's update does not touch them either).
+ * changed (runc's update does not touch them either). --l3-cache-schema/--mem-bw-schema go to the
+ * container's resctrl group (src/resctrl).
  */
 
 import { readFileSync } from 'node:fs';
 import { StatusError, TsrunError, UsageError } from '../errors.js';
 import { logWarn } from '../log.js';
-import type { LinuxResources } from '../spec/types.js';
+import type { LinuxIntelRdt, LinuxResources } from '../spec/types.js';
+import { findResctrlMount, RdtUnavailableError, updateIntelRdt, type RdtOptions } from '../resctrl/index.js';
 import { managerOf } from './cgroup.js';
 import { loadContainer } from './container.js';
 import type { Store } from './store.js';
@@ -70,22 +72,75 @@ export function resourcesFromFlags(f: FlagValues): LinuxResources {
   if (typeof f['pids-limit'] === 'number') r.pids = { limit: f['pids-limit'] };
   if (Object.keys(cpu).length > 0) r.cpu = cpu;
   if (Object.keys(mem).length > 0) r.memory = mem;
-  for (const flag of ['l3-cache-schema', 'mem-bw-schema']) {
-    if (s(flag) !== undefined) throw new TsrunError(`--${flag}: Intel RDT (linux.intelRdt) is not supported by tsrun`);
-  }
   return r;
 }
 
-/** Applies `resources` to the container's cgroup (memory.checkBeforeUpdate honoured). */
-export function updateContainer(nat: Native, store: Store, id: string, resources: LinuxResources): void {
+export type RdtUpdate = Pick<LinuxIntelRdt, 'l3CacheSchema' | 'memBwSchema'>;
+
+/** runc's --l3-cache-schema and --mem-bw-schema (null when neither is given). */
+export function rdtFromFlags(f: FlagValues): RdtUpdate | null {
+  const l3 = typeof f['l3-cache-schema'] === 'string' && f['l3-cache-schema'] !== '' ? f['l3-cache-schema'] : undefined;
+  const mb = typeof f['mem-bw-schema'] === 'string' && f['mem-bw-schema'] !== '' ? f['mem-bw-schema'] : undefined;
+  // config-linux.md "IntelRdt": memBwSchema MUST start with "MB:" and MUST NOT contain newlines.
+  if (mb !== undefined && (!mb.startsWith('MB:') || mb.includes('\n'))) throw new UsageError(`--mem-bw-schema: must start with "MB:" and be one line, got ${JSON.stringify(mb)}`);
+  if (l3 === undefined && mb === undefined) return null;
+  return { ...(l3 !== undefined ? { l3CacheSchema: l3 } : {}), ...(mb !== undefined ? { memBwSchema: mb } : {}) };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `change` over `base`, field by field (as runc overwrites the saved config only where the
+ *  update gave a value): objects merge recursively, arrays and scalars replace. */
+export function mergeResources(base: LinuxResources, change: LinuxResources): LinuxResources {
+  const merge = (a: unknown, b: unknown): unknown => {
+    if (!isObject(a) || !isObject(b)) return structuredClone(b);
+    const out: Record<string, unknown> = structuredClone(a);
+    for (const [k, v] of Object.entries(b)) if (v !== undefined) out[k] = merge(out[k], v);
+    return out;
+  };
+  return merge(base, change) as LinuxResources;
+}
+
+/** Dotted field paths the update names ("linux.resources.memory.limit"), to warn only about those. */
+function fieldPaths(r: LinuxResources): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown, at: string): void => {
+    if (isObject(v) && Object.keys(v).length > 0) for (const [k, x] of Object.entries(v)) walk(x, `${at}.${k}`);
+    else out.push(at);
+  };
+  walk(r, 'linux.resources');
+  return out;
+}
+
+/**
+ * Applies an update under the container's lock: the merged resources (the saved ones with
+ * `resources` over them) go to the cgroup, so a partial update keeps what earlier ones set (as
+ * runc's Set of its whole saved config); Intel RDT schemata to the resctrl group. Only then is the
+ * merged set saved in state.json (atomically, store.ts), for later updates, `events` and `ps`.
+ */
+export function updateContainer(nat: Native, store: Store, id: string, resources: LinuxResources, rdt: RdtUpdate | null = null, rdtOpts: RdtOptions = {}): void {
   const lock = store.lock(id, nat);
   try {
     const c = loadContainer(store, id);
     const status = c.status();
     if (status === 'stopped' || status === 'creating') throw new StatusError('container not running');
     const cg = managerOf(c.state);
-    if (!cg) throw new TsrunError(`container ${id} has no cgroup (state written without one)`);
-    for (const f of cg.apply(resources, { update: true })) logWarn(`${f}: not supported by cgroup ${cg.mode}, ignored`);
+    if (!cg && Object.keys(resources).length > 0) throw new TsrunError(`container ${id} has no cgroup (state written without one)`);
+    // Refused before any limit changes, as runc checks Intel RDT first.
+    const flag = rdt?.l3CacheSchema !== undefined ? '--l3-cache-schema' : '--mem-bw-schema';
+    if (rdt && c.state.intelRdt === undefined && (rdtOpts.root === undefined ? findResctrlMount() : rdtOpts.root) === null) throw new RdtUnavailableError(flag);
+    const merged = mergeResources(c.state.resources ?? {}, resources);
+    if (cg && Object.keys(resources).length > 0) {
+      const asked = fieldPaths(resources);
+      for (const f of cg.apply(merged, { update: true })) {
+        if (asked.some((a) => a.startsWith(f) || f.startsWith(a))) logWarn(`${f}: not supported by cgroup ${cg.mode}, ignored`);
+      }
+      c.state.resources = merged;
+    }
+    if (rdt) c.state.intelRdt = updateIntelRdt(c.state.intelRdt, id, c.state.pid, rdt, rdtOpts);
+    c.save();
   } finally {
     lock.release();
   }

@@ -77,11 +77,11 @@ describe('tsrun main', () => {
     }
   });
 
-  it('update refuses a bad size and Intel RDT flags, naming the flag', async () => {
+  it('update refuses a bad size and a bad Intel RDT schema, naming the flag', async () => {
     expect(await main(['--root', root, 'update', '--memory', '12q', 'x'])).toBe(1);
     expect(written[2]).toContain('invalid value for --memory');
-    expect(await main(['--root', root, 'update', '--l3-cache-schema', 'L3:0=f', 'x'])).toBe(1);
-    expect(written[2]).toContain('--l3-cache-schema: Intel RDT');
+    expect(await main(['--root', root, 'update', '--mem-bw-schema', 'L3:0=f', 'x'])).toBe(1);
+    expect(written[2]).toContain('--mem-bw-schema: must start with \\"MB:\\"');
   });
 
   it('events refuses a bad --interval', async () => {
