@@ -31,7 +31,8 @@ export function featuresDocument(): Record<string, unknown> {
       memoryPolicy: { modes: Object.keys(MPOL_MODES), flags: Object.keys(MPOL_FLAGS) },
       // Idmapped bind mounts (src/process/idmap-mounts.ts): idmap/ridmap and mount mappings.
       mountExtensions: { idmap: { enabled: true } },
-      netDevices: { enabled: false },
+      // linux.netDevices moved with rtnetlink at create (src/container/netdev.ts).
+      netDevices: { enabled: true },
     },
     annotations: {
       'io.tsrun.version': VERSION,

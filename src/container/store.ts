@@ -56,6 +56,9 @@ export interface StateFile {
   resources?: LinuxResources;
   /** The container's resctrl group (src/resctrl), when linux.intelRdt or an update made one. */
   intelRdt?: RdtState;
+  /** linux.netDevices moved at create (host name, name in the container); a record only: delete
+   *  leaves them to the namespace (src/container/netdev.ts). */
+  netDevices?: { host: string; name: string }[];
 }
 
 /** state.json exists but cannot be understood (truncated, edited, foreign). */

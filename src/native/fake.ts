@@ -4,7 +4,7 @@
  * (queued per function, first in first out) or else from a plausible default. Fds it hands out
  * start at 1000 so they never alias a real descriptor of the test process.
  */
-import type { CompiledSeccomp, Native, SpawnInitOptions, SpawnInitResult, WaitResult } from './types.js';
+import type { CompiledSeccomp, MovedNetDevice, Native, SpawnInitOptions, SpawnInitResult, WaitResult } from './types.js';
 import type { SeccompProfile } from '../seccomp/profile.js';
 import { strictConstants } from './index.js';
 
@@ -141,6 +141,12 @@ export class FakeNative implements Native {
   }
   idmappedTree(source: string, uidMap: string, gidMap: string, rbind: boolean, ridmap: boolean): number {
     return this.run('idmappedTree', [source, uidMap, gidMap, rbind, ridmap], () => this.fd());
+  }
+  netdevCheck(name: string, newName: string, fromNsFd: number, toNsFd: number): void {
+    this.run('netdevCheck', [name, newName, fromNsFd, toNsFd], () => undefined);
+  }
+  netdevMove(name: string, newName: string, fromNsFd: number, toNsFd: number, up: boolean): MovedNetDevice {
+    return this.run('netdevMove', [name, newName, fromNsFd, toNsFd, up], () => ({ name: newName, index: 2, wasUp: true, addresses: [] }));
   }
   /** Default: one SECCOMP_RET_ALLOW record, no flags (NEW_LISTENER when the profile has a listener). */
   compileSeccomp(profile: SeccompProfile): CompiledSeccomp {

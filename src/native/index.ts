@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { TsrunError } from '../errors.js';
 import type { Native } from './types.js';
 
-export type { Native, SpawnInitOptions, SpawnInitResult, WaitResult } from './types.js';
+export type { MovedNetDevice, Native, SpawnInitOptions, SpawnInitResult, WaitResult } from './types.js';
 
 const ADDON = join('build', 'Release', 'tsrun.node');
 

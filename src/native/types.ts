@@ -71,6 +71,18 @@ export interface CompiledSeccomp {
   notify: boolean;
 }
 
+/** A network device that netdevMove put into another namespace. */
+export interface MovedNetDevice {
+  /** Its name there (a "%d" template completed by the kernel). */
+  name: string;
+  /** Its interface index there. */
+  index: number;
+  /** IFF_UP before the move: what a move back restores. */
+  wasUp: boolean;
+  /** The permanent, global-scope addresses carried over ("10.0.0.2/24", "fd00::2/64"). */
+  addresses: string[];
+}
+
 export interface Native {
   spawnInit(opts: SpawnInitOptions): SpawnInitResult;
   /** socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC). */
@@ -126,4 +138,12 @@ export interface Native {
    *  user namespace built with these maps ("containerID hostID size" lines). Made in the host's
    *  user namespace, where the kernel allows it; oci-init attaches it with move_mount. */
   idmappedTree(source: string, uidMap: string, gidMap: string, rbind: boolean, ridmap: boolean): number;
+  /** Throws what netdevMove would refuse before touching anything: ENODEV when `name` is not in the
+   *  namespace of `fromNsFd`, EEXIST when `newName` (not a "%d" template) is taken in `toNsFd`'s. */
+  netdevCheck(name: string, newName: string, fromNsFd: number, toNsFd: number): void;
+  /** Moves device `name` from the network namespace of `fromNsFd` into that of `toNsFd`, renamed to
+   *  `newName` in the same RTM_NEWLINK (IFLA_NET_NS_FD + IFLA_IFNAME), re-adding its permanent
+   *  global addresses there and setting it up when `up`. On failure the device is left, or put
+   *  back, where it was. Netlink sockets in other namespaces come from a helper thread's setns(). */
+  netdevMove(name: string, newName: string, fromNsFd: number, toNsFd: number, up: boolean): MovedNetDevice;
 }

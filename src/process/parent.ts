@@ -24,6 +24,7 @@ import { cgroupMode, cgroupV1Hierarchies, inUserNamespace, lastCap, startTimeOf,
 import { userNsSpawnOptions } from './idmap.js';
 import { prepareIdmapMounts, type IdmapFds } from './idmap-mounts.js';
 import { destroyQuietly } from './cgroup-setup.js';
+import { NetDevices } from '../container/netdev.js';
 import type { CgroupManager } from '../cgroups/manager.js';
 import { ProtocolCursor, decodeChildMessage, encodeFrame, MAX_FRAME, type ChildMessage, type ParentMessage } from './protocol.js';
 import { extraFds } from './extra-fds.js';
@@ -208,6 +209,7 @@ export function createContainer(opts: CreateOptions, deps: CreateDeps): Created 
   let cg: CgroupManager | undefined;
   let rdt: RdtState | undefined;
   let target: ConsoleTarget | undefined;
+  const moved: { netdevs: NetDevices | null } = { netdevs: null };
   try {
     target = consoleTarget(deps.native, spec.process?.terminal ?? false, opts.consoleSocket);
     lock = store.lock(opts.id, deps.native, true);
@@ -225,12 +227,18 @@ export function createContainer(opts: CreateOptions, deps: CreateDeps): Created 
     // Before the first sync message too: no container code runs outside the resctrl group.
     if (rdt) addTask(rdt, container.state.pid);
     logDebug(`create ${opts.id}: oci-init is pid ${container.state.pid} (clone flags 0x${plan.spawn.cloneFlags.toString(16)})`);
-    const pty = exchange(container, spec, plan, deps.channel(spawned.parentSock), deps.native, target);
+    const moveNetDevices = (): void => {
+      moved.netdevs = NetDevices.move(deps.native, spec, container.state.pid);
+      if (moved.netdevs) container.state.netDevices = moved.netdevs.records();
+    };
+    const pty = exchange(container, spec, plan, deps.channel(spawned.parentSock), deps.native, target, moveNetDevices);
     container.state.phase = 'created';
     container.save();
     if (opts.pidFile !== undefined) writeFileAtomic(resolve(opts.pidFile), String(container.state.pid));
     return pty === undefined ? { container, pidfd } : { container, pidfd, pty };
   } catch (e) {
+    // Before the init dies: a moved virtual device would die with a namespace of its own.
+    moved.netdevs?.rollback();
     abandon(store, opts.id, pidfd, deps.native);
     if (cg) destroyQuietly(cg);
     if (rdt) removeRdtQuietly(rdt);
@@ -238,6 +246,7 @@ export function createContainer(opts: CreateOptions, deps: CreateDeps): Created 
   } finally {
     lock?.release();
     closeConsoleTarget(target);
+    moved.netdevs?.close();
   }
 }
 
@@ -336,12 +345,18 @@ function expect(ch: SyncChannel, cursor: ProtocolCursor, type: 'mounted'): void 
 }
 
 /** The sync exchange (src/process/protocol.ts order table) with the hooks in between. */
-function exchange(container: Container, spec: Spec, plan: BuiltPlan, ch: SyncChannel, nat: Native, target: ConsoleTarget | undefined): number | undefined {
+function exchange(
+  container: Container, spec: Spec, plan: BuiltPlan, ch: SyncChannel, nat: Native, target: ConsoleTarget | undefined,
+  afterMounted: () => void = () => {},
+): number | undefined {
   const cursor = new ProtocolCursor();
   try {
     cursor.step('parent->child', 'plan');
     ch.send({ type: 'plan', plan: plan.init });
     expect(ch, cursor, 'mounted');
+    // linux.netDevices: every namespace is in place now, and the hooks should find the devices
+    // there (src/container/netdev.ts).
+    afterMounted();
     // The pid is known now: hooks (and a concurrent `state`) see it.
     container.save();
     const createState = container.ociStateJson('creating');

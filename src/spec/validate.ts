@@ -329,10 +329,16 @@ function checkNetDevices(linux: Linux, ns: Map<LinuxNamespaceType, unknown>, rep
   if (devs === undefined) return;
   // config-linux.md "Network Devices": devices are moved into the container's network namespace.
   if (Object.keys(devs).length > 0 && !ns.has('network')) report('/linux/netDevices', 'needs a network namespace in /linux/namespaces');
+  const names = new Map<string, string>();
   for (const [host, dev] of Object.entries(devs)) {
     const at = `/linux/netDevices/${pointerToken(host)}`;
     if (badIfName(host)) report(at, `${JSON.stringify(host)} is not a valid interface name`);
     if (dev.name !== undefined && badIfName(dev.name)) report(`${at}/name`, `${JSON.stringify(dev.name)} is not a valid interface name`);
+    // Two devices cannot share a name in the container; a "%d" template is completed per device.
+    const name = dev.name || host;
+    const other = names.get(name);
+    if (other !== undefined && !name.includes('%')) report(`${at}/name`, `${JSON.stringify(name)} is also the container name of "${other}"`);
+    names.set(name, host);
   }
 }
 
