@@ -57,6 +57,36 @@ export function run(cmd: string, args: string[], timeoutMs = 60000): Promise<Res
   });
 }
 
+export interface Watcher {
+  /** Output so far. */
+  output(): string;
+  /** Kills the command (its process group) and returns everything it printed. */
+  stop(): Promise<string>;
+}
+
+/** Starts a long-running command (e.g. `ctr events`) whose output the test reads as it comes. */
+export function watch(cmd: string, args: string[]): Watcher {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const closed = new Promise<void>((r) => child.on('close', () => r()));
+  return {
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await closed;
+      return out;
+    },
+  };
+}
+
 /** One shell word. */
 export function shq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -239,6 +269,14 @@ export function pidsInContainerCgroups(id?: string): number[] {
     for (const l of readOr(join(dir, 'cgroup.procs')).split('\n')) if (l !== '' && isLive(l)) pids.add(Number(l));
   }
   return [...pids];
+}
+
+/** Memory limit (bytes) of container `id` as its cgroup says (v1 memory or v2). */
+export function memoryLimit(id: string): string {
+  for (const m of cgroupMounts()) {
+    if (!m.v2 && m.options.includes('memory')) return readOr(join(m.mountPoint, CGROUP_PARENT, id, 'memory.limit_in_bytes')).trim();
+  }
+  return readOr(join('/sys/fs/cgroup', CGROUP_PARENT, id, 'memory.max')).trim();
 }
 
 /** Path of the freezer state file of container `id` (v1 freezer, or v2 cgroup.freeze). */

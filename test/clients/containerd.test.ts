@@ -14,6 +14,7 @@ import {
   containerCgroups,
   containerdMissing,
   freezerFile,
+  memoryLimit,
   pidsInContainerCgroups,
   processesInNamespace,
   removeAllContainers,
@@ -22,11 +23,13 @@ import {
   startContainerd,
   subcommand,
   teardown,
+  watch,
   type Containerd,
   type Result,
 } from './containerd-lib.js';
 
 const reason = skipReason || containerdMissing();
+const hasSwap = existsSync('/proc/swaps') && readFileSync('/proc/swaps', 'utf8').trim().split('\n').length > 1;
 const T = 90000;
 
 let c: Containerd | undefined;
@@ -85,8 +88,8 @@ function callsFor(id: string, from = 0): string[][] {
 }
 
 /** A detached container running `args` (stopped and removed by the test or by teardown). */
-async function runDetached(id: string, args: string[]): Promise<void> {
-  okResult(await ctrd().ctr(['run', '-d', ...ctrd().runOpts(id), IMAGE_FQ, id, ...args]));
+async function runDetached(id: string, args: string[], ctrOpts: string[] = []): Promise<void> {
+  okResult(await ctrd().ctr(['run', '-d', ...ctrOpts, ...ctrd().runOpts(id), IMAGE_FQ, id, ...args]));
   expect(await taskStatus(id)).toBe('RUNNING');
 }
 
@@ -226,6 +229,28 @@ describe.skipIf(!!reason)(`containerd: ctr runs its containers on tsrun${reason 
     expect(existsSync(join(ctrd().stateRoot, all))).toBe(false);
     expect(containerCgroups().filter((d) => d.endsWith(`/${all}`))).toEqual([]);
     okResult(await ctrd().ctr(['containers', 'rm', all]));
+  }, T);
+
+  it.skipIf(hasSwap)(`ctr run --memory-limit: tsrun puts the limit where the shim reads metrics and OOM events${hasSwap ? ' (skipped: swap on this host, the OOM killer would not come)' : ''}`, async () => {
+    const id = newId('ctr-mem');
+    const limit = String(32 << 20);
+    await runDetached(id, ['sleep', '1000'], ['--memory-limit', limit]);
+    expect(memoryLimit(id)).toBe(limit);
+    // The shim finds the cgroup by the config's cgroupsPath, where tsrun made it.
+    expect(okResult(await ctrd().ctr(['task', 'metrics', id]))).toContain(limit);
+    await removeContainer(id);
+
+    const oom = newId('ctr-oom');
+    const events = watch(ctrd().ctrArgv()[0]!, [...ctrd().ctrArgv().slice(1), 'events']);
+    let seen = '';
+    try {
+      const r = await ctrd().ctr(['run', '--rm', '--memory-limit', limit, ...ctrd().runOpts(oom), IMAGE_FQ, oom, 'tail', '/dev/zero']);
+      expect(r.code, r.stderr).toBe(137);
+      await waitUntil(() => events.output().includes(`/tasks/delete {"container_id":"${oom}"`), 10000);
+    } finally {
+      seen = await events.stop();
+    }
+    expect(seen).toMatch(new RegExp(`/tasks/oom \\{"container_id":"${oom}"\\}`));
   }, T);
 
   it("a runtime error reaches ctr with runc's wording (from tsrun's JSON --log) and leaves nothing", async () => {
