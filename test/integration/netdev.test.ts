@@ -159,6 +159,22 @@ describe('linux.netDevices', () => {
     expect(onHost(f)).toBe(false);
   });
 
+  it.skipIf(!vethOk)(`moves into a container with its own user namespace${vethNote}`, async () => {
+    const { inner } = vethPair('10.231.80.2/24');
+    const b = await netBundle({ [inner]: { name: 'ctr-eth0' } }, 'ip -o addr show dev ctr-eth0');
+    b.config.linux.namespaces = ['user', 'mount', 'pid', 'ipc', 'uts', 'network'].map((type) => ({ type }));
+    b.config.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    b.config.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    b.write();
+    const id = newId('netdev');
+    await ok(tsrun(['create', '--bundle', b.dir, id]));
+    expect(onHost(inner)).toBe(false);
+    await runToEnd(b, id);
+    expect(seen(b)).toMatch(/ctr-eth0\s+inet 10\.231\.80\.2\/24 /);
+    await ok(tsrun(['delete', id]));
+    expect(leftovers({ id, bundle: b.dir })).toEqual([]);
+  });
+
   it.skipIf(!vethOk)(`refuses a missing host device, naming its entry, and leaves the others untouched${vethNote}`, async () => {
     const { inner } = vethPair('10.231.78.2/24');
     const missing = devName('m');
