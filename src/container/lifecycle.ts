@@ -169,6 +169,8 @@ export function destroyContainer(c: Container): void {
   teardownCgroup(c.state);
   // Only the groups create (or update) made; a pre-configured closID group stays.
   if (c.state.intelRdt) removeIntelRdt(c.state.intelRdt);
+  // linux.netDevices are not moved back: config-linux.md says the runtime MUST NOT move them out
+  // before deletion; the namespace's end decides their fate (src/container/netdev.ts).
   c.store.remove(c.id);
   runHooksWarnOnly('poststop', c.state.hooks.poststop, state);
 }
