@@ -40,6 +40,7 @@ export class DockerEnv {
   readonly argvLog: string;
   readonly env: NodeJS.ProcessEnv;
   private daemon: Daemon | undefined;
+  private stopped = false;
 
   private constructor(dir: string) {
     this.dir = dir;
@@ -200,6 +201,8 @@ export class DockerEnv {
    * then makes sure its containerd and any shim are gone (by pid, SIGKILL as a last resort).
    */
   async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
     if (this.daemon !== undefined && existsSync(this.socket)) {
       const ids = (await this.docker(['ps', '-aq'], { timeoutMs: 20000 })).stdout.split('\n').filter(Boolean);
       if (ids.length > 0) await this.docker(['rm', '-f', ...ids], { timeoutMs: 60000 });

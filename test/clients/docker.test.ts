@@ -8,7 +8,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cgroupMounts } from '../../conformance/lib/cgroups.js';
-import { DockerEnv, DOCKER_CGROUP_PARENT, dockerSkipReason } from './docker-lib.js';
+import { DockerEnv, DOCKER_CGROUP_PARENT, dockerCgroupDirs, dockerSkipReason } from './docker-lib.js';
 import { buildBusyboxImage, IMAGE_REF } from './image.js';
 import { removePrivateDir } from './daemon.js';
 
@@ -109,6 +109,8 @@ describe.skipIf(!!dockerSkipReason)(`docker on tsrun${dockerSkipReason ? ` (skip
       const execs = env.callsFor(id).filter((c) => c[0] === 'exec');
       expect(execs.length).toBeGreaterThanOrEqual(1);
       expect(execs[0]).toEqual(expect.arrayContaining(['--process', '--detach', '--pid-file']));
+      // The exec's own user and cwd (docker exec -u/-w end up in the --process file).
+      expect(await env.ok(['exec', '-u', '65534:65534', '-w', '/tmp', name, 'sh', '-c', 'id -u; id -g; pwd'])).toBe('65534\n65534\n/tmp');
     }, T);
 
     it('exec -t: a pty inside the container (exec --console-socket)', async () => {
@@ -185,7 +187,10 @@ describe.skipIf(!!dockerSkipReason)(`docker on tsrun${dockerSkipReason ? ` (skip
       expect((await env.docker(['inspect', name])).code).not.toBe(0);
       const root = env.runtimeRoot()!;
       const ids = env.runtimeCalls().slice(before).map((c) => c.at(-1)!);
-      for (const id of new Set(ids)) expect(existsSync(join(root, id))).toBe(false);
+      for (const id of new Set(ids)) {
+        expect(existsSync(join(root, id))).toBe(false);
+        expect(dockerCgroupDirs().filter((d) => d.includes(id))).toEqual([]);
+      }
       return { code: r.code, stderr: r.stderr };
     }
 
