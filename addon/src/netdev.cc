@@ -128,6 +128,16 @@ int MoveLink(Socket& s, int index, const std::string& name, int ns_fd) {
   return s.Transact(req);
 }
 
+int Rename(Socket& s, int index, const std::string& name) {
+  Request req(RTM_NEWLINK, 0);
+  ifinfomsg ifi = {};
+  ifi.ifi_family = AF_UNSPEC;
+  ifi.ifi_index = index;
+  req.Put(&ifi, sizeof ifi);
+  req.AttrString(IFLA_IFNAME, name);
+  return s.Transact(req);
+}
+
 int AddAddress(Socket& s, int index, const Address& a) {
   Request req(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
   ifaddrmsg ifa = a.msg;
@@ -142,6 +152,12 @@ int AddAddress(Socket& s, int index, const Address& a) {
 }
 
 bool IsTemplate(const std::string& name) { return name.find('%') != std::string::npos; }
+
+// The name a device moves under when its final name is a "%d" template: one only this move uses,
+// so the device is found by name on the other side; the kernel then completes the template with a
+// rename by index. (Moving under the template itself would leave only the index to find it by,
+// and the kernel gives the device a new index when the target namespace already uses its own.)
+std::string TransitName(int index) { return "tsrn-mv" + std::to_string(index); }
 
 // The checks the spec requires before a move: the device exists on the source side and its name
 // is free on the target side (a "%d" template is completed by the kernel, so it cannot clash).
@@ -200,7 +216,8 @@ bool Transfer(Socket& src, Socket& dst, int src_ns, int dst_ns, const std::strin
     *f = {f->err, "RTM_NEWLINK IFF_UP", name, ""};
     return false;
   }
-  if (int err = MoveLink(src, link.index, new_name, dst_ns)) {
+  const std::string move_name = IsTemplate(new_name) ? TransitName(link.index) : new_name;
+  if (int err = MoveLink(src, link.index, move_name, dst_ns)) {
     Link still;
     if (GetLink(src, "", link.index, &still) == 0) {
       if (out->was_up) SetUp(src, link.index, true);
@@ -210,10 +227,12 @@ bool Transfer(Socket& src, Socket& dst, int src_ns, int dst_ns, const std::strin
     *f = {err, "RTM_NEWLINK IFLA_NET_NS_FD", name, "moving to " + new_name};
     return false;
   }
-  // The index stays the same unless the target namespace already uses it; a template's final
-  // name is unknown, so it is found by index, a plain name by name.
-  int err = IsTemplate(new_name) ? GetLink(dst, "", link.index, &out->link) : GetLink(dst, new_name, 0, &out->link);
   std::string step = "RTM_GETLINK";
+  int err = GetLink(dst, move_name, 0, &out->link);
+  if (err == 0 && move_name != new_name) {
+    step = "RTM_NEWLINK IFLA_IFNAME " + new_name;
+    if ((err = Rename(dst, out->link.index, new_name)) == 0) err = GetLink(dst, "", out->link.index, &out->link);
+  }
   if (err == 0) err = Configure(dst, out->link, out->addrs, up, &step);
   if (err != 0) {
     if (out->link.index != 0) Undo(src, dst, src_ns, out->link, name, out->addrs, out->was_up);
