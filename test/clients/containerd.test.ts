@@ -3,7 +3,7 @@
 // Every test checks what the client reports and, from the runtime's side, that tsrun did the work:
 // the shim's calls go through a logging wrapper around bin/tsrun, and tsrun's own `state` reads the
 // state root the shim passed with --root.
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newId, skipReason, tsrunBin } from '../../conformance/lib/index.js';
@@ -138,6 +138,33 @@ describe.skipIf(!!reason)(`containerd: ctr runs its containers on tsrun${reason 
     expect(calls[3]).toContain('--force');
     expect(existsSync(join(ctrd().stateRoot, id))).toBe(false);
     expect(containerCgroups().filter((d) => d.endsWith(`/${id}`))).toEqual([]);
+  }, T);
+
+  it("ctr run options reach the container: containerd's seccomp profile, --read-only, --cap-drop, --env, --cwd, a read-only bind mount", async () => {
+    const id = newId('ctr-opts');
+    const share = join(ctrd().dir, 'share');
+    mkdirSync(share);
+    writeFileSync(join(share, 'f'), 'from-host\n');
+    const script = [
+      'unshare -U true 2>/dev/null; echo unshare=$?',
+      'grep -E "^(Seccomp|CapBnd):" /proc/self/status',
+      'echo env=$FOO cwd=$(pwd)',
+      'touch /x 2>/dev/null; echo rootfs-write=$?',
+      'cat /host/f; touch /host/g 2>/dev/null; echo bind-write=$?',
+    ].join('; ');
+    const r = await ctrd().ctr(['run', '--rm', '--seccomp', '--read-only', '--cap-drop', 'CAP_NET_RAW', '--env', 'FOO=bar', '--cwd', '/tmp', '--mount', `type=bind,src=${share},dst=/host,options=rbind:ro`, ...ctrd().runOpts(id), IMAGE_FQ, id, 'sh', '-c', script]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = r.stdout;
+    // The default profile allows unshare only with CAP_SYS_ADMIN.
+    expect(out).toContain('unshare=1\n');
+    expect(out).toMatch(/^Seccomp:\s+2$/m);
+    const capBnd = BigInt(`0x${/^CapBnd:\s+([0-9a-f]+)$/m.exec(out)?.[1] ?? '0'}`);
+    expect(capBnd & (1n << 13n)).toBe(0n); // CAP_NET_RAW
+    expect(capBnd & (1n << 0n)).toBe(1n); // CAP_CHOWN stays
+    expect(out).toContain('env=bar cwd=/tmp\n');
+    expect(out).toContain('rootfs-write=1\n');
+    expect(out).toContain('from-host\nbind-write=1\n');
+    expect(existsSync(join(share, 'g'))).toBe(false);
   }, T);
 
   it('ctr run -t: the container gets a pty from tsrun, sized by ctr, and its exit code', async () => {
