@@ -192,7 +192,7 @@ int Configure(Socket& dst, const Link& link, const std::vector<Address>& addrs, 
   return up ? SetUp(dst, link.index, true) : 0;
 }
 
-// Puts a device that is on the target side under `new_name` back where it came from, as it was.
+// Puts `moved`, now on the target side, back where it came from under its old name, as it was.
 // Best effort: it runs only while another error is being reported.
 void Undo(Socket& src, Socket& dst, int src_ns, const Link& moved, const std::string& name, const std::vector<Address>& addrs,
           bool was_up) {
@@ -200,6 +200,18 @@ void Undo(Socket& src, Socket& dst, int src_ns, const Link& moved, const std::st
   if (MoveLink(dst, moved.index, name, src_ns) != 0 || GetLink(src, name, 0, &back) != 0) return;
   std::string step;
   Configure(src, back, addrs, was_up, &step);
+}
+
+// The device arrived on the target side under `move_name`: complete a template name, then its
+// addresses and up state. 0 or an errno (the failed step in *step); out->link set once found.
+int Arrive(Socket& dst, const std::string& move_name, const std::string& new_name, bool up, Moved* out, std::string* step) {
+  *step = "RTM_GETLINK";
+  int err = GetLink(dst, move_name, 0, &out->link);
+  if (err == 0 && move_name != new_name) {
+    *step = "RTM_NEWLINK IFLA_IFNAME " + new_name;
+    if ((err = Rename(dst, out->link.index, new_name)) == 0) err = GetLink(dst, "", out->link.index, &out->link);
+  }
+  return err != 0 ? err : Configure(dst, out->link, out->addrs, up, step);
 }
 
 bool Transfer(Socket& src, Socket& dst, int src_ns, int dst_ns, const std::string& name, const std::string& new_name, bool up,
@@ -227,14 +239,8 @@ bool Transfer(Socket& src, Socket& dst, int src_ns, int dst_ns, const std::strin
     *f = {err, "RTM_NEWLINK IFLA_NET_NS_FD", name, "moving to " + new_name};
     return false;
   }
-  std::string step = "RTM_GETLINK";
-  int err = GetLink(dst, move_name, 0, &out->link);
-  if (err == 0 && move_name != new_name) {
-    step = "RTM_NEWLINK IFLA_IFNAME " + new_name;
-    if ((err = Rename(dst, out->link.index, new_name)) == 0) err = GetLink(dst, "", out->link.index, &out->link);
-  }
-  if (err == 0) err = Configure(dst, out->link, out->addrs, up, &step);
-  if (err != 0) {
+  std::string step;
+  if (int err = Arrive(dst, move_name, new_name, up, out, &step)) {
     if (out->link.index != 0) Undo(src, dst, src_ns, out->link, name, out->addrs, out->was_up);
     *f = {err, step, new_name, "in the target network namespace"};
     return false;

@@ -332,8 +332,10 @@ function checkNetDevices(linux: Linux, ns: Map<LinuxNamespaceType, unknown>, rep
   const names = new Map<string, string>();
   for (const [host, dev] of Object.entries(devs)) {
     const at = `/linux/netDevices/${pointerToken(host)}`;
-    if (badIfName(host)) report(at, `${JSON.stringify(host)} is not a valid interface name`);
+    if (badIfName(host) || host.includes('%')) report(at, `${JSON.stringify(host)} is not a valid interface name`);
     if (dev.name !== undefined && badIfName(dev.name)) report(`${at}/name`, `${JSON.stringify(dev.name)} is not a valid interface name`);
+    // The kernel completes one "%d" in a name (net/core/dev.c dev_prep_valid_name); any other "%" is EINVAL.
+    else if (dev.name?.includes('%') && !/^[^%]*%d[^%]*$/.test(dev.name)) report(`${at}/name`, `${JSON.stringify(dev.name)}: a name template takes exactly one "%d"`);
     // Two devices cannot share a name in the container; a "%d" template is completed per device.
     const name = dev.name || host;
     const other = names.get(name);

@@ -57,6 +57,11 @@ describe('netDeviceRequests and netnsFile', () => {
       '/linux/netDevices/b/name: "c0" is also the container name of "a"',
     ]);
     expect(semanticProblems(spec({ a: { name: 'b' }, b: {} }))).toEqual(['/linux/netDevices/b/name: "b" is also the container name of "a"']);
+    expect(semanticProblems(spec({ 'e%d': {}, f: { name: 'x%d%d' }, g: { name: 'y%s' }, h: { name: 'z%d0' } }))).toEqual([
+      '/linux/netDevices/e%d: "e%d" is not a valid interface name',
+      '/linux/netDevices/f/name: "x%d%d": a name template takes exactly one "%d"',
+      '/linux/netDevices/g/name: "y%s": a name template takes exactly one "%d"',
+    ]);
   });
 });
 
