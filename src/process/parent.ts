@@ -15,7 +15,7 @@ import { Store, writeFileAtomic, STATE_FORMAT, type StateFile } from '../contain
 import type { Native } from '../native/types.js';
 import type { BuiltPlan, PlanContext } from '../spec/plan.js';
 import type { LinuxResources, Spec } from '../spec/types.js';
-import { addTask, removeIntelRdt, setupIntelRdt, type RdtState } from '../resctrl/index.js';
+import { addTask, removeIntelRdt, setupIntelRdt, type RdtOptions, type RdtState } from '../resctrl/index.js';
 import { compileForPlan } from '../seccomp/index.js';
 import { plannedV1Dirs } from '../cgroups/manager.js';
 import { isRootless } from '../rootless.js';
@@ -127,6 +127,8 @@ export interface CreateDeps {
   /** Makes and limits the container's cgroup (cgroup-setup.ts setupCgroup); unit tests leave it
    *  out and get no cgroup. */
   cgroup?(spec: Spec, id: string): CgroupManager | undefined;
+  /** linux.intelRdt: where resctrl is (default: found in mountinfo); unit tests pass a stand-in. */
+  resctrl?: RdtOptions;
 }
 
 export interface Created {
@@ -217,7 +219,7 @@ export function createContainer(opts: CreateOptions, deps: CreateDeps): Created 
     cg = deps.cgroup?.(spec, opts.id);
     if (cg) container.state.cgroup = cg.toState();
     // config-linux.md "IntelRdt": no resctrl mounted is an error; the group exists before the init.
-    if (spec.linux?.intelRdt) rdt = container.state.intelRdt = setupIntelRdt(spec.linux.intelRdt, opts.id);
+    if (spec.linux?.intelRdt) rdt = container.state.intelRdt = setupIntelRdt(spec.linux.intelRdt, opts.id, deps.resctrl);
     container.save();
     const spawned = spawn(container, plan, { ...opts, preserveFds: extra.count }, deps, cg);
     pidfd = spawned.pidfd;
@@ -241,7 +243,7 @@ export function createContainer(opts: CreateOptions, deps: CreateDeps): Created 
     moved.netdevs?.rollback();
     abandon(store, opts.id, pidfd, deps.native);
     if (cg) destroyQuietly(cg);
-    if (rdt) removeRdtQuietly(rdt);
+    if (rdt) removeRdtQuietly(rdt, deps.resctrl);
     throw e;
   } finally {
     lock?.release();
@@ -251,9 +253,9 @@ export function createContainer(opts: CreateOptions, deps: CreateDeps): Created 
 }
 
 /** Cleanup after a failed create: the error being reported matters more than this one. */
-function removeRdtQuietly(rdt: RdtState): void {
+function removeRdtQuietly(rdt: RdtState, opts?: RdtOptions): void {
   try {
-    removeIntelRdt(rdt);
+    removeIntelRdt(rdt, opts);
   } catch (e) {
     logWarn((e as Error).message);
   }
