@@ -156,6 +156,7 @@ function writeWrapper(dir: string, callLog: string): string {
 
 export async function startContainerd(): Promise<Containerd> {
   const dir = privateDir('containerd');
+  let daemon: Daemon | undefined;
   try {
     const config = writeConfig(dir);
     const callLog = join(dir, 'runtime-calls.log');
@@ -164,15 +165,16 @@ export async function startContainerd(): Promise<Containerd> {
     const runcRoot = join(dir, 'runc-root');
     mkdirSync(runcRoot);
     const sock = join(dir, 'containerd.sock');
-    const daemon = await startDaemon('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount -t tmpfs -o mode=0755 tsrun-ctr-run /run && exec containerd --config "$0"', config], {
+    daemon = await startDaemon('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount -t tmpfs -o mode=0755 tsrun-ctr-run /run && exec containerd --config "$0"', config], {
       logFile: join(dir, 'containerd.log'),
       ready: () => existsSync(sock),
     });
-    const mountNs = readlinkSync(`/proc/${daemon.pid}/ns/mnt`);
-    const ctrArgv = (): string[] => ['nsenter', '-t', String(daemon.pid), '-m', '--', 'ctr', '-a', sock, '-n', CTR_NAMESPACE];
+    const d = daemon;
+    const mountNs = readlinkSync(`/proc/${d.pid}/ns/mnt`);
+    const ctrArgv = (): string[] => ['nsenter', '-t', String(d.pid), '-m', '--', 'ctr', '-a', sock, '-n', CTR_NAMESPACE];
     const c: Containerd = {
       dir,
-      daemon,
+      daemon: d,
       runcRoot,
       stateRoot: join(runcRoot, CTR_NAMESPACE),
       wrapper,
@@ -194,11 +196,12 @@ export async function startContainerd(): Promise<Containerd> {
     for (;;) {
       const v = await c.ctr(['version'], 10000);
       if (v.code === 0) break;
-      if (Date.now() > deadline) throw new Error(`containerd does not answer: ${v.stderr}\n${daemon.logTail()}`);
+      if (Date.now() > deadline) throw new Error(`containerd does not answer: ${v.stderr}\n${d.logTail()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     return c;
   } catch (e) {
+    await daemon?.stop();
     removePrivateDir(dir);
     throw e;
   }
