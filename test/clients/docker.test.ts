@@ -154,6 +154,18 @@ describe.skipIf(!!dockerSkipReason)(`docker on tsrun${dockerSkipReason ? ` (skip
       expect(await env.ok(['inspect', '--format', '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.State.Status}}', name])).toBe(`${64 * 1024 * 1024} 50 running`);
     }, T);
 
+    it('pause/unpause: tsrun pause/resume; tsrun\'s state follows, exec refused while paused', async () => {
+      await env.ok(['pause', name]);
+      expect(env.runtimeState(id)?.status).toBe('paused');
+      expect(await env.ok(['inspect', '--format', '{{.State.Status}}', name])).toBe('paused');
+      expect((await env.docker(['exec', name, 'true'])).code).not.toBe(0);
+      await env.ok(['unpause', name]);
+      expect(env.runtimeState(id)?.status).toBe('running');
+      expect(await env.ok(['exec', name, 'echo', 'after-unpause'])).toBe('after-unpause');
+      const cmds = env.callsFor(id).map((c) => c.join(' '));
+      expect(cmds).toEqual(expect.arrayContaining([`pause ${id}`, `resume ${id}`]));
+    }, T);
+
     it('stop: SIGTERM through tsrun kill, the trap exits 0; tsrun then deletes it', async () => {
       const t0 = Date.now();
       await env.ok(['stop', '-t', '30', name]);
