@@ -85,9 +85,12 @@ int Socket::Transact(Request& req, const std::function<void(const nlmsghdr*)>& o
   if (n < 0) return errno;
   alignas(nlmsghdr) static thread_local char buf[65536];
   for (;;) {
-    ssize_t got = retry_eintr([&] { return recv(fd_.get(), buf, sizeof buf, 0); });
+    // MSG_TRUNC: the real length even when it did not fit, so a cut message is an error instead
+    // of a wait for a rest that never comes.
+    ssize_t got = retry_eintr([&] { return recv(fd_.get(), buf, sizeof buf, MSG_TRUNC); });
     if (got < 0) return errno;
     if (got == 0) return EIO;
+    if (static_cast<size_t>(got) > sizeof buf) return EMSGSIZE;
     int len = static_cast<int>(got);
     for (auto* h = reinterpret_cast<const nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
       if (h->nlmsg_seq != seq) continue;  // a late reply to an earlier request
