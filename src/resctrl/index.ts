@@ -11,8 +11,9 @@
  */
 
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { TsrunError } from '../errors.js';
+import { logWarn } from '../log.js';
 import type { LinuxIntelRdt } from '../spec/types.js';
 
 const AT = '/linux/intelRdt';
@@ -234,8 +235,11 @@ export function updateIntelRdt(state: RdtState | undefined, id: string, pid: num
       removeIntelRdt(s, opts);
       throw e;
     }
-  } else if (!existsSync(s.group)) {
-    throw new RdtUnavailableError(what);
+  } else {
+    const root = rootOf(opts, what);
+    const bad = rdtStateProblem(s, root);
+    if (bad !== null) throw new TsrunError(`${what}: state: intelRdt ${bad}`);
+    if (!existsSync(s.group)) throw new TsrunError(`${what}: the container's resctrl group ${s.group} is gone`);
   }
   const wanted = cacheAndBandwidthLines(schema);
   if (wanted.length > 0) write(s.group, 'schemata', wanted.join('\n') + '\n', what);
@@ -250,8 +254,34 @@ function removeQuietly(dir: string, remove: (d: string) => void): void {
   }
 }
 
-/** Removes the monitoring group and the group, each only if tsrun made it. */
+/** Why `state` (read back from state.json) does not describe a group directly under the resctrl
+ *  mount `root` with a monitoring group inside it, or null when it does: nothing else is ever
+ *  written to or removed, whatever the state file says. */
+export function rdtStateProblem(state: RdtState, root: string): string | null {
+  if (typeof state !== 'object' || state === null || typeof state.group !== 'string' || typeof state.createdGroup !== 'boolean') return 'unexpected shape';
+  if (dirname(state.group) !== resolve(root) || !validName(basename(state.group))) return `${JSON.stringify(state.group)} is not a group of the resctrl mount ${root}`;
+  const mon = state.monitor;
+  if (mon !== null && (typeof mon !== 'string' || dirname(mon) !== join(state.group, 'mon_groups') || !validName(basename(mon)))) return `monitoring group ${JSON.stringify(mon)} is not in ${state.group}/mon_groups`;
+  return null;
+}
+
+function validName(name: string): boolean {
+  try {
+    checkGroupName(name, AT);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes the monitoring group and the group, each only if tsrun made it. Without resctrl
+ *  mounted any more there is nothing left to remove; a state that points elsewhere is ignored
+ *  with a warning (delete must still be able to remove the container). */
 export function removeIntelRdt(state: RdtState, opts: RdtOptions = {}): void {
+  const root = opts.root === undefined ? findResctrlMount() : opts.root;
+  if (root === null) return;
+  const bad = rdtStateProblem(state, root);
+  if (bad !== null) return logWarn(`state: intelRdt ${bad}: not removed`);
   const remove = opts.removeDir ?? ((d: string) => rmdirSync(d));
   if (state.monitor !== null) removeQuietly(state.monitor, remove);
   if (state.createdGroup) removeQuietly(state.group, remove);

@@ -119,6 +119,24 @@ describe('the container\'s group in a stand-in resctrl root', () => {
   });
 });
 
+describe('state read back from state.json (stand-in resctrl root)', () => {
+  it('a group outside the resctrl mount, or a bad shape, is never removed or written', () => {
+    const outside = mkdtempSync(join(tmpdir(), 'tsrun-not-resctrl-'));
+    try {
+      removeIntelRdt({ group: outside, createdGroup: true, monitor: null }, opts);
+      removeIntelRdt({ group: join(root, 'g'), createdGroup: true, monitor: outside }, opts);
+      removeIntelRdt({ group: join(root, '..'), createdGroup: true, monitor: null }, opts);
+      removeIntelRdt(5 as never, opts);
+      expect(existsSync(outside)).toBe(true);
+      expect(existsSync(root)).toBe(true);
+      expect(() => updateIntelRdt({ group: outside, createdGroup: true, monitor: null }, 'x', 1, { l3CacheSchema: 'L3:0=1' }, opts)).toThrow(/is not a group of the resctrl mount/);
+      expect(existsSync(join(outside, 'schemata'))).toBe(false);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('update --l3-cache-schema/--mem-bw-schema (stand-in resctrl root)', () => {
   it('a container without a group gets one named after it holding its init, then the schema (as runc)', () => {
     const s = updateIntelRdt(undefined, 'u1', 99, { memBwSchema: 'MB:0=30' }, opts);
@@ -132,7 +150,7 @@ describe('update --l3-cache-schema/--mem-bw-schema (stand-in resctrl root)', () 
     updateIntelRdt(s, 'u2', 1, { l3CacheSchema: 'L3:0=3' }, opts);
     expect(read('u2', 'schemata')).toBe('L3:0=3\n');
     rmSync(s.group, { recursive: true });
-    expect(() => updateIntelRdt(s, 'u2', 1, { l3CacheSchema: 'L3:0=3' }, opts)).toThrow(/--l3-cache-schema: .*Intel RDT is not supported or enabled/);
+    expect(() => updateIntelRdt(s, 'u2', 1, { l3CacheSchema: 'L3:0=3' }, opts)).toThrow(/--l3-cache-schema: the container's resctrl group .* is gone/);
   });
 
   it('no resctrl: the error names the flag', () => {
