@@ -4,7 +4,7 @@
 // The runtime is a small wrapper that records each argv and execs bin/tsrun, so a test can see
 // which commands docker ran (compare CLIENTS.md) and that tsrun, not runc, did the work.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupMounts } from '../../conformance/lib/cgroups.js';
 import { skipReason as baseSkipReason, tsrunBin } from '../../conformance/lib/paths.js';
@@ -26,6 +26,16 @@ function dockerMissing(): string {
 /** Why the docker tests cannot run here, or ''. */
 export const dockerSkipReason: string = baseSkipReason || dockerMissing();
 
+/**
+ * Host paths dockerd 20.10 writes whatever its flags say: the trust key (always
+ * /etc/docker/key.json for root), the plugin exec root (hard-coded /run/docker/plugins, kept short
+ * for socket paths) and containerd-shim-runc-v2's socket directory (/run/containerd/s). Those that
+ * did not exist before the daemon started are removed after it stops (rmdir: only if empty), so
+ * the test leaves the host as it found it and never touches what was already there.
+ */
+const HOST_FILES = ['/etc/docker/key.json'];
+const HOST_DIRS = ['/run/docker/plugins', '/run/docker', '/run/containerd/s', '/run/containerd'];
+
 export interface CmdResult {
   code: number | null;
   stdout: string;
@@ -41,6 +51,8 @@ export class DockerEnv {
   readonly env: NodeJS.ProcessEnv;
   private daemon: Daemon | undefined;
   private stopped = false;
+  /** HOST_FILES and HOST_DIRS absent before the daemon started: ours to remove. */
+  private readonly hostPathsCreated: string[] = [...HOST_FILES, ...HOST_DIRS].filter((p) => !existsSync(p));
 
   private constructor(dir: string) {
     this.dir = dir;
@@ -218,10 +230,23 @@ export class DockerEnv {
     }
   }
 
-  /** After stop(): unmount and remove the private dir, and our cgroup parent in each hierarchy. */
+  /** After stop(): unmount and remove the private dir, our cgroup parent, the host paths dockerd made. */
   removeAll(): void {
     removePrivateDir(this.dir);
     removeDockerCgroups();
+    for (const p of this.hostPathsCreated) {
+      try {
+        if (HOST_FILES.includes(p)) rmSync(p, { force: true });
+        else rmdirSync(p);
+      } catch {
+        // absent, or no longer empty: then not only ours
+      }
+    }
+  }
+
+  /** Host paths dockerd created that removeAll() has not removed (yet). */
+  hostPathsLeft(): string[] {
+    return this.hostPathsCreated.filter((p) => existsSync(p));
   }
 }
 

@@ -277,5 +277,9 @@ describe.skipIf(!!dockerSkipReason)(`docker on tsrun${dockerSkipReason ? ` (skip
     expect(left.mounts).toEqual([]);
     // Only the (empty) parents may remain; no container cgroup does.
     expect(left.cgroups.filter((d) => !d.endsWith(`/${DOCKER_CGROUP_PARENT}`))).toEqual([]);
+    env.removeAll();
+    expect(env.hostPathsLeft()).toEqual([]);
+    expect(env.leftovers().cgroups).toEqual([]);
+    expect(existsSync(env.dir)).toBe(false);
   }, T);
 });
