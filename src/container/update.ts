@@ -130,7 +130,7 @@ export function updateContainer(nat: Native, store: Store, id: string, resources
     if (!cg && Object.keys(resources).length > 0) throw new TsrunError(`container ${id} has no cgroup (state written without one)`);
     // Refused before any limit changes, as runc checks Intel RDT first.
     const flag = rdt?.l3CacheSchema !== undefined ? '--l3-cache-schema' : '--mem-bw-schema';
-    if (rdt && c.state.intelRdt === undefined && (rdtOpts.root === undefined ? findResctrlMount() : rdtOpts.root) === null) throw new RdtUnavailableError(flag);
+    if (rdt && (rdtOpts.root === undefined ? findResctrlMount() : rdtOpts.root) === null) throw new RdtUnavailableError(flag);
     const merged = mergeResources(c.state.resources ?? {}, resources);
     if (cg && Object.keys(resources).length > 0) {
       const asked = fieldPaths(resources);
