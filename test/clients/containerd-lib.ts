@@ -6,7 +6,7 @@
 // namespace, so it sees the same /run as the daemon and its shims. Snapshot mounts stay in the
 // namespace as well and vanish with it.
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupMounts, tsrunBin } from '../../conformance/lib/index.js';
 import { privateDir, removePrivateDir, startDaemon, type Daemon } from './daemon.js';
@@ -103,8 +103,13 @@ export interface Containerd {
   wrapper: string;
   /** One line per runtime call, arguments separated by \x1f. */
   callLog: string;
-  /** The daemon's mount namespace (readlink of /proc/<pid>/ns/mnt). */
+  /**
+   * The daemon's mount namespace (readlink of /proc/<pid>/ns/mnt). `mountNsFd` keeps it alive
+   * until teardown: a freed namespace's inode number is reused, and a later namespace (another
+   * test's container) must never look like ours.
+   */
   mountNs: string;
+  mountNsFd: number;
   /** The ctr argv (through nsenter) up to the subcommand. */
   ctrArgv(): string[];
   ctr(args: string[], timeoutMs?: number): Promise<Result>;
@@ -157,6 +162,7 @@ function writeWrapper(dir: string, callLog: string): string {
 export async function startContainerd(): Promise<Containerd> {
   const dir = privateDir('containerd');
   let daemon: Daemon | undefined;
+  let nsFd: number | undefined;
   try {
     const config = writeConfig(dir);
     const callLog = join(dir, 'runtime-calls.log');
@@ -170,7 +176,10 @@ export async function startContainerd(): Promise<Containerd> {
       ready: () => existsSync(sock),
     });
     const d = daemon;
+    const mountNsFd = openSync(`/proc/${d.pid}/ns/mnt`, 'r');
+    nsFd = mountNsFd;
     const mountNs = readlinkSync(`/proc/${d.pid}/ns/mnt`);
+    if (readlinkSync(`/proc/self/fd/${mountNsFd}`) !== mountNs) throw new Error('containerd changed namespace while starting');
     const ctrArgv = (): string[] => ['nsenter', '-t', String(d.pid), '-m', '--', 'ctr', '-a', sock, '-n', CTR_NAMESPACE];
     const c: Containerd = {
       dir,
@@ -180,6 +189,7 @@ export async function startContainerd(): Promise<Containerd> {
       wrapper,
       callLog,
       mountNs,
+      mountNsFd,
       ctrArgv,
       ctr: (args, timeoutMs) => {
         const [cmd, ...rest] = ctrArgv();
@@ -202,6 +212,7 @@ export async function startContainerd(): Promise<Containerd> {
     return c;
   } catch (e) {
     await daemon?.stop();
+    if (nsFd !== undefined) closeSync(nsFd);
     removePrivateDir(dir);
     throw e;
   }
@@ -326,14 +337,24 @@ export async function removeAllContainers(c: Containerd): Promise<void> {
  * runtime state left in our private root, removes our cgroups and the private dir.
  */
 export async function teardown(c: Containerd): Promise<void> {
-  await removeAllContainers(c);
-  await c.daemon.stop();
-  if (existsSync(c.stateRoot)) {
-    for (const id of readdirSync(c.stateRoot)) await run(tsrunBin, ['--root', c.stateRoot, 'delete', '--force', id], 20000);
+  try {
+    await removeAllContainers(c);
+    await c.daemon.stop();
+    if (existsSync(c.stateRoot)) {
+      for (const id of readdirSync(c.stateRoot)) await run(tsrunBin, ['--root', c.stateRoot, 'delete', '--force', id], 20000);
+    }
+    killAll(processesInNamespace(c.mountNs));
+    killAll(pidsInContainerCgroups());
+    await waitGone(() => [...processesInNamespace(c.mountNs), ...pidsInContainerCgroups()], 5000);
+    removeCgroups();
+  } finally {
+    closeSync(c.mountNsFd);
+    removePrivateDir(c.dir);
   }
-  killAll(processesInNamespace(c.mountNs));
-  killAll(pidsInContainerCgroups());
-  await waitGone(() => [...processesInNamespace(c.mountNs), ...pidsInContainerCgroups()], 5000);
+}
+
+/** Our container cgroups (empty by now), then the parent in each hierarchy. */
+function removeCgroups(): void {
   for (const dir of containerCgroups()) {
     try {
       rmdirSync(dir);
@@ -348,5 +369,4 @@ export async function teardown(c: Containerd): Promise<void> {
       // absent, or not empty (reported above)
     }
   }
-  removePrivateDir(c.dir);
 }
