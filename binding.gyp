@@ -54,6 +54,7 @@
         "addon/init/hooks.cc",
         "addon/init/resolve.cc",
         "addon/init/rootfs.cc",
+        "addon/init/copyup.cc",
         "addon/init/devices.cc",
         "addon/init/seccomp_notify.cc",
         "addon/init/console.cc",

@@ -188,6 +188,7 @@ std::vector<Mount> mounts(const json& p) {
     auto idmap = o.find("idmapFd");  // optional (plan-types.ts PlanMount.idmapFd)
     if (idmap != o.end() && !idmap->is_null()) m.idmap_fd = integer<int>(*idmap, n + "idmapFd");
     if (m.idmap_fd < -1) bad(n + "idmapFd", "expected a file descriptor or -1");
+    if (o.contains("copyUp")) m.copy_up = boolean(o, n, "copyUp");  // optional (PlanMount.copyUp)
     out.push_back(std::move(m));
   }
   return out;

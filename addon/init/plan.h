@@ -34,6 +34,7 @@ struct Mount {
   uint64_t attr_clr = 0;
   std::string create_as;  // "dir" | "file" | "auto"
   int idmap_fd = -1;      // detached idmapped tree from the parent (bind mounts), -1 for none
+  bool copy_up = false;   // tmpfs only: starts with a copy of the destination's content (tmpcopyup)
 };
 
 struct Device {

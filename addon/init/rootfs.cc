@@ -1,6 +1,7 @@
 #include "init/rootfs.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -13,6 +14,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <utility>
+#include <vector>
+
+#include "init/copyup.h"
 #include "init/error.h"
 #include "init/resolve.h"
 
@@ -21,6 +26,8 @@ namespace ociinit {
 namespace {
 
 UniqueFd g_rootfd;  // the rootfs bind mount, from prepare_rootfs to enter_rootfs
+// Read-only tmpfs mounts, mounted read-write by mount_fs and made read-only by finish_rootfs.
+std::vector<std::pair<std::string, UniqueFd>> g_readonly_tmpfs;
 
 // ---------------------------------------------------------------------------------------------
 // Errors: every mount failure names the mount as "mount <source> to <destination>: ...".
@@ -188,27 +195,58 @@ void mount_bind(const Mount& m, int rootfd) {
   apply_propagation_and_attrs(m, tree.get());
 }
 
+void copy_up_into(const Mount& m, int lower, int mnt) {
+  UniqueFd top(tsrun::retry_eintr([&] { return openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); }));
+  if (!top) mount_fail(m, "openat");
+  copy_tree(lower, top.get(), m.destination);
+}
+
+// runc gives a tmpfs over an existing directory that directory's mode, unless the data sets one
+// (it prepends mode=<mode>; a later mode= wins): an image's 0755 directory does not become 1777.
+std::string tmpfs_data(const Mount& m, bool existed, const struct stat& st) {
+  if (!existed) return m.data;
+  char mode[16];
+  snprintf(mode, sizeof mode, "mode=%04o", st.st_mode & 07777);
+  return m.data.empty() ? std::string(mode) : std::string(mode) + "," + m.data;
+}
+
 // Other types: mount(2) onto "." after fchdir() to the resolved destination: the kernel mounts on
 // exactly that directory (same effect as runc's /proc/self/fd/N, without needing a /proc). The
 // destination is then reopened to act on the new mount, checked to be a new mount, and for proc to be
 // procfs.
 void mount_fs(const Mount& m, int rootfd) {
+  bool tmpfs = m.type == "tmpfs";
+  bool existed = tmpfs && open_in_root(rootfd, m.destination, O_PATH | O_DIRECTORY).ok();
   UniqueFd target = resolve_destination(m, rootfd, true);
   struct stat st;
   if (fstat(target.get(), &st) != 0) mount_fail(m, "fstat");
   if (!S_ISDIR(st.st_mode)) mount_refuse(m, "destination is not a directory");
   check_proc_rules(m, target.get(), -1);
   uint64_t before = mount_id(target.get());
+  // tmpcopyup: the directory as the image has it, opened before the tmpfs covers it. Lookups from
+  // this fd stay on the covered directory, so its content can be read once the tmpfs is on top.
+  UniqueFd lower;
+  if (m.copy_up) {
+    lower.reset(tsrun::retry_eintr([&] { return openat(target.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); }));
+    if (!lower) mount_fail(m, "openat");
+  }
   if (fchdir(target.get()) != 0) mount_fail(m, "fchdir");
   const char* src = m.source.empty() ? nullptr : m.source.c_str();
-  const char* data = m.data.empty() ? nullptr : m.data.c_str();
-  if (mount(src, ".", m.type.c_str(), m.flags, data) != 0) mount_fail(m, "mount");
+  std::string data = tmpfs ? tmpfs_data(m, existed, st) : m.data;
+  // As runc (finalizeRootfs), a read-only tmpfs is mounted read-write and made read-only once the
+  // rootfs is finished: tmpcopyup and later mounts inside it (podman binds /etc/hostname into a
+  // `--tmpfs /etc:ro`) must be able to write first.
+  bool defer_ro = tmpfs && (m.flags & MS_RDONLY);
+  unsigned long flags = defer_ro ? m.flags & ~static_cast<unsigned long>(MS_RDONLY) : m.flags;
+  if (mount(src, ".", m.type.c_str(), flags, data.empty() ? nullptr : data.c_str()) != 0) mount_fail(m, "mount");
   uint64_t extra = needs_real_dir(m) ? RESOLVE_NO_SYMLINKS : 0;
   Resolved now = open_in_root(rootfd, m.destination, O_PATH | O_DIRECTORY, extra);
   if (!now.ok()) mount_fail(m, now.syscall, now.err);
   if (mount_id(now.fd.get()) == before) mount_refuse(m, "the new mount is not at the destination (raced)");
   if (m.type == "proc" && !fs_magic_is(now.fd.get(), PROC_SUPER_MAGIC)) mount_refuse(m, "destination is not procfs after mounting");
+  if (m.copy_up) copy_up_into(m, lower.get(), now.fd.get());
   apply_propagation_and_attrs(m, now.fd.get());
+  if (defer_ro) g_readonly_tmpfs.emplace_back(m.destination, std::move(now.fd));
 }
 
 // MS_REMOUNT entries change the mount already at the destination (e.g. runc's read-only tmpfs under
@@ -416,6 +454,10 @@ void finish_rootfs(const Plan& plan) {
     UniqueFd devnull = verified_dev_null(root.get());
     for (const std::string& p : plan.masked_paths) mask_path(root.get(), devnull.get(), p);
   }
+  // Adding MOUNT_ATTR_RDONLY keeps every other flag, locked ones included (user namespaces).
+  for (const auto& [dest, fd] : g_readonly_tmpfs)
+    if (setattr(fd.get(), 0, MOUNT_ATTR_RDONLY, 0) != 0) throw_sys("mount", "mount_setattr", dest);
+  g_readonly_tmpfs.clear();
   if (plan.readonly_rootfs) remount_root_readonly();
 }
 

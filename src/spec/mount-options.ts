@@ -88,9 +88,7 @@ const RECURSIVE_ATTR_OPTIONS: Record<string, FlagOption> = {
 
 /** Options runc knows that oci-init cannot carry out yet: refused with a clear error rather than
  *  silently giving a different filesystem view. */
-const UNSUPPORTED_OPTIONS: Record<string, string> = {
-  tmpcopyup: 'tmpcopyup (copying the image content into a tmpfs) is not supported yet',
-};
+const UNSUPPORTED_OPTIONS: Record<string, string> = {};
 
 /** The flags a bind remount can change (per-mount flags; the kernel ignores the rest there). */
 const BIND_REMOUNT_MASK =
@@ -109,7 +107,7 @@ const CGROUP_V1_DEFAULT_FLAGS = L.MS_NOEXEC | L.MS_NOSUID | L.MS_NODEV;
 
 /** Every option the table understands (for `features`: mountOptions), sorted. */
 export function knownMountOptions(): string[] {
-  return [...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION_OPTIONS), ...Object.keys(RECURSIVE_ATTR_OPTIONS), 'idmap', 'ridmap'].sort();
+  return [...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION_OPTIONS), ...Object.keys(RECURSIVE_ATTR_OPTIONS), 'idmap', 'ridmap', 'tmpcopyup'].sort();
 }
 
 /** MS_* propagation flags of a propagation option name ("rslave" -> MS_REC|MS_SLAVE). */
@@ -127,6 +125,8 @@ export interface ParsedMountOptions {
   unsupported: { option: string; index: number; reason: string }[];
   /** config.md "idmap"/"ridmap": an idmapped bind (ridmap: every submount idmapped too). */
   idmap?: 'idmap' | 'ridmap';
+  /** runc's `tmpcopyup`: a tmpfs starts with a copy of the destination's content. */
+  copyUp?: boolean;
 }
 
 /** Apply the option table to one mount's options, in order. */
@@ -143,6 +143,8 @@ export function parseMountOptions(options: readonly string[]): ParsedMountOption
       applyAttr(out, RECURSIVE_ATTR_OPTIONS[o]);
     } else if (o === 'idmap' || o === 'ridmap') {
       out.idmap = o;
+    } else if (o === 'tmpcopyup') {
+      out.copyUp = true;
     } else if (Object.hasOwn(UNSUPPORTED_OPTIONS, o)) {
       out.unsupported.push({ option: o, index, reason: UNSUPPORTED_OPTIONS[o] });
     } else {
@@ -234,6 +236,8 @@ function buildMount(m: Mount, at: string, ctx: MountContext, problems: string[])
       attrSet: opts.attrSet,
       attrClr: opts.attrClr,
       createAs: 'dir',
+      // runc applies tmpcopyup to tmpfs only and ignores it on other types; so does tsrun.
+      ...(opts.copyUp === true && m.type === 'tmpfs' ? { copyUp: true } : {}),
     },
   ];
 }

@@ -115,6 +115,11 @@ export interface PlanMount {
    *  of a fresh bind of `source`, then remountFlags/propagation/attrs as for any bind. Absent or
    *  -1: none. */
   idmapFd?: number;
+  /** tmpfs only (runc's `tmpcopyup` option): oci-init fills the new tmpfs with a copy of what the
+   *  image has at the destination (type, mode, owner, times kept; symlinks copied, not followed).
+   *  A read-only tmpfs (with or without copyUp) is made read-only only when the rootfs is finished,
+   *  as runc does. Absent: false. */
+  copyUp?: boolean;
 }
 
 export interface PlanIdMapping {

@@ -116,11 +116,14 @@ describe('mount option table', () => {
     expect(parseMountOptions(['rshared', 'private']).propagation).toEqual([L.MS_SHARED | L.MS_REC, L.MS_PRIVATE]);
   });
 
-  it('knownMountOptions lists every table entry and nothing unsupported', () => {
+  it('knownMountOptions lists every table entry, tmpcopyup included', () => {
     const known = knownMountOptions();
-    const expected = [...Object.keys(SETTING), ...Object.keys(CLEARING), ...Object.keys(PROPAGATION), ...Object.keys(ATTRS), 'defaults', 'idmap', 'ridmap'].sort();
+    const expected = [...Object.keys(SETTING), ...Object.keys(CLEARING), ...Object.keys(PROPAGATION), ...Object.keys(ATTRS), 'defaults', 'idmap', 'ridmap', 'tmpcopyup'].sort();
     expect(known).toEqual(expected);
-    expect(known).not.toContain('tmpcopyup');
+  });
+
+  it('tmpcopyup is not filesystem data', () => {
+    expect(parseMountOptions(['rw', 'tmpcopyup', 'mode=755'])).toMatchObject({ copyUp: true, data: 'mode=755', unsupported: [] });
   });
 });
 
@@ -202,17 +205,26 @@ describe('other mounts', () => {
     });
   });
 
-  it('refuses tmpcopyup and idmapped mounts that are not binds, naming the field', () => {
+  it('refuses idmapped mounts that are not binds, naming the field', () => {
     const problems = problemsOf([
-      { destination: '/b', type: 'tmpfs', source: 'tmpfs', options: ['tmpcopyup'] },
       { destination: '/c', type: 'tmpfs', source: 'tmpfs', options: ['idmap'] },
       { destination: '/d', type: 'tmpfs', source: 'tmpfs', uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] },
     ]);
     expect(problems).toEqual([
-      expect.stringMatching(/^\/mounts\/0\/options\/0: "tmpcopyup": .*not supported yet/),
+      expect.stringMatching(/^\/mounts\/0: idmapped mounts .* bind mounts only/),
       expect.stringMatching(/^\/mounts\/1: idmapped mounts .* bind mounts only/),
-      expect.stringMatching(/^\/mounts\/2: idmapped mounts .* bind mounts only/),
     ]);
+  });
+
+  it('tmpcopyup marks a tmpfs for copy-up (podman --tmpfs, --read-only); other types ignore it as runc does', () => {
+    const out = convert([
+      { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['rw', 'rprivate', 'nosuid', 'nodev', 'tmpcopyup'] },
+      { destination: '/m', type: 'mqueue', source: 'mqueue', options: ['tmpcopyup'] },
+      { destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['mode=755'] },
+    ]);
+    expect(out[0]).toMatchObject({ type: 'tmpfs', copyUp: true, flags: L.MS_NOSUID | L.MS_NODEV, data: '' });
+    expect(out[1]!.copyUp).toBeUndefined();
+    expect(out[2]!.copyUp).toBeUndefined();
   });
 
   it('idmap, ridmap and mount mappings on binds become an idmap request for the parent', () => {
