@@ -220,6 +220,20 @@ describe.skipIf(!!reason)(`podman runs its containers on tsrun${reason ? ` (skip
     expect(leftoverContainerCgroups().filter((d) => d.endsWith(id))).toEqual([]);
   }, T);
 
+  it('run --read-only --tmpfs --device: tmpcopyup tmpfs mounts and device modes with the file type bits', async () => {
+    // podman marks its tmpfs mounts tmpcopyup and gives devices stat's st_mode (S_IFCHR|0666).
+    const r = await p.podman(['run', '--name', 'pm-ro', '--read-only', '--tmpfs', '/scratch', '--device', '/dev/zero:/dev/pm-zero', ...p.runOpts, IMAGE_FQ, 'sh', '-c',
+      'touch /x 2>/dev/null || echo root-ro; echo y > /scratch/y && cat /scratch/y; stat -c "%n %a" /run /tmp; [ -c /dev/pm-zero ] && stat -c "%a %t:%T" /dev/pm-zero']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('root-ro\ny\n/run 755\n/tmp 1777\n666 1:5\n');
+    const id = await podmanOk(['inspect', '--format', '{{.Id}}', 'pm-ro']);
+    const bundle = flag(callsFor(p, id).find((c) => subcommand(c.argv) === 'create')!.argv, '--bundle')!;
+    const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as { mounts: { destination: string; options?: string[] }[]; linux: { devices: { path: string; fileMode: number }[] } };
+    expect(config.mounts.find((m) => m.destination === '/scratch')?.options).toContain('tmpcopyup');
+    expect(config.linux.devices.find((d) => d.path === '/dev/pm-zero')?.fileMode).toBe(0o020666);
+    await podmanOk(['rm', 'pm-ro']);
+  }, T);
+
   it("runtime errors keep runc's wording: podman maps them to 127 and 126", async () => {
     const missing = await p.podman(['run', '--rm', ...p.runOpts, IMAGE_FQ, '/nonexistent']);
     expect(missing.code, missing.stderr).toBe(127);
@@ -233,12 +247,14 @@ describe.skipIf(!!reason)(`podman runs its containers on tsrun${reason ? ` (skip
     await podmanOk(['rm', '--all', '--force', '--time', '0']);
     expect(await podmanOk(['ps', '--all', '--quiet'])).toBe('');
     const ids = createdIds(p);
-    expect(ids.length).toBeGreaterThanOrEqual(9);
+    expect(ids.length).toBeGreaterThanOrEqual(10);
     expect(ids.filter((id) => existsSync(join(TSRUN_DEFAULT_ROOT, id)))).toEqual([]);
     // conmon exits shortly after its container.
     for (const deadline = Date.now() + 10000; ourProcesses(p).length > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
     expect(ourProcesses(p)).toEqual([]);
-    expect(leftoverContainerCgroups()).toEqual([]);
+    // On failure: which containers, and what the runtime was asked to do with them.
+    const left = [...new Set(leftoverContainerCgroups().map((d) => d.replace(/^.*libpod-/, '')))];
+    expect(left.map((id) => `${id}: ${shapes(callsFor(p, id)).map((s) => s.split(' ')[0]).join(',')}`)).toEqual([]);
     expect(mountsUnder(p.dir)).toEqual([]);
     expect(hostFileStamps()).toEqual(stampsBefore);
   }, T);
