@@ -30,7 +30,11 @@ const T = 120_000;
 /** Host files podman touches by default and this test must not: their mtime (or absence) before and after. */
 const HOST_FILES = ['/var/lib/containers/cache/blob-info-cache-v1.boltdb', '/dev/shm/libpod_lock', '/run/libpod/alive'];
 function hostFileStamps(): string[] {
-  return HOST_FILES.map((f) => (existsSync(f) ? `${f} ${statSync(f).mtimeMs}` : `${f} absent`));
+  const stamps = HOST_FILES.map((f) => (existsSync(f) ? `${f} ${statSync(f).mtimeMs}` : `${f} absent`));
+  // The host's /dev/null is every container's stdin here: owner and ctime must not change (a chown
+  // of stdio from inside a user namespace would hand it to the container's root).
+  const n = statSync('/dev/null');
+  return [...stamps, `/dev/null ${n.uid}:${n.gid} ${n.mode.toString(8)} ${n.ctimeMs}`];
 }
 
 /** A container cgroup file: the v1 controller's, or the v2 one on a unified host. */
@@ -73,8 +77,8 @@ describe.skipIf(!!reason)(`podman runs its containers on tsrun${reason ? ` (skip
     return r.stdout.trim();
   }
 
-  async function runDetached(name: string, cmd: string[]): Promise<string> {
-    return podmanOk(['run', '-d', '--name', name, ...p.runOpts, IMAGE_FQ, ...cmd]);
+  async function runDetached(name: string, cmd: string[], opts: string[] = []): Promise<string> {
+    return podmanOk(['run', '-d', '--name', name, ...p.runOpts, ...opts, IMAGE_FQ, ...cmd]);
   }
 
   async function tsrunState(id: string): Promise<{ status: string; pid: number }> {
@@ -220,6 +224,18 @@ describe.skipIf(!!reason)(`podman runs its containers on tsrun${reason ? ` (skip
     expect(leftoverContainerCgroups().filter((d) => d.endsWith(id))).toEqual([]);
   }, T);
 
+  it("run --uidmap: the container's root is host uid 200000 in a user namespace; exec joins it", async () => {
+    const id = await runDetached('pm-userns', ['sleep', '1000'], ['--uidmap', '0:200000:65536', '--gidmap', '0:200000:65536']);
+    const pid = await podmanOk(['inspect', '--format', '{{.State.Pid}}', 'pm-userns']);
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    expect(status).toMatch(/^Uid:\s+200000\s+200000\s+200000\s+200000$/m);
+    expect(status).toMatch(/^Gid:\s+200000\s+200000\s+200000\s+200000$/m);
+    const e = await podmanOk(['exec', 'pm-userns', 'sh', '-c', 'tr -s " " < /proc/self/uid_map; id -u; touch /tmp/w && echo writable']);
+    expect(e).toBe('0 200000 65536\n0\nwritable'); // podmanOk trims the leading blank
+    expect((await tsrunState(id)).status).toBe('running');
+    await podmanOk(['rm', '--force', '--time', '0', 'pm-userns']);
+  }, T);
+
   it('run --read-only --tmpfs --device: tmpcopyup tmpfs mounts and device modes with the file type bits', async () => {
     // podman marks its tmpfs mounts tmpcopyup and gives devices stat's st_mode (S_IFCHR|0666).
     const r = await p.podman(['run', '--name', 'pm-ro', '--read-only', '--tmpfs', '/scratch', '--device', '/dev/zero:/dev/pm-zero', ...p.runOpts, IMAGE_FQ, 'sh', '-c',
@@ -247,7 +263,7 @@ describe.skipIf(!!reason)(`podman runs its containers on tsrun${reason ? ` (skip
     await podmanOk(['rm', '--all', '--force', '--time', '0']);
     expect(await podmanOk(['ps', '--all', '--quiet'])).toBe('');
     const ids = createdIds(p);
-    expect(ids.length).toBeGreaterThanOrEqual(10);
+    expect(ids.length).toBeGreaterThanOrEqual(11);
     expect(ids.filter((id) => existsSync(join(TSRUN_DEFAULT_ROOT, id)))).toEqual([]);
     // conmon exits shortly after its container.
     for (const deadline = Date.now() + 10000; ourProcesses(p).length > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
