@@ -10,8 +10,8 @@
  * Delete does not move them back. The spec ("Namespace Lifecycle and Container Termination"): the
  * runtime MUST NOT attempt to move the interface out of the namespace before deletion; the kernel
  * returns physical devices to the initial namespace when the namespace dies and destroys virtual
- * ones (veth, macvlan, ...); a joined namespace keeps them (its owner decides). runc does the same,
- * and state.json's `netDevices` only records what went where.
+ * ones (veth, macvlan, ...); a joined namespace keeps them (its owner decides). runc does the same.
+ * state.json's `netDevices` records what went where, for inspection; nothing acts on it.
  * Only a create that fails after moving undoes its own moves, so a refused create leaves the host
  * as it found it.
  */
