@@ -103,6 +103,22 @@ export function mergeResources(base: LinuxResources, change: LinuxResources): Li
   return merge(base, change) as LinuxResources;
 }
 
+/**
+ * The resources an update applies and saves: `change` merged over the saved ones. A saved
+ * memory+swap total the new memory limit no longer fits under is dropped, not applied: runc would
+ * fail the update (docker asks for --memory-swap along with such a --memory), tsrun keeps the swap
+ * setting the kernel has, as it did before it saved resources (the VM suite relies on it).
+ */
+export function mergedForUpdate(saved: LinuxResources, change: LinuxResources): LinuxResources {
+  const merged = mergeResources(saved, change);
+  const m = merged.memory;
+  if (m && change.memory?.limit !== undefined && change.memory.swap === undefined && m.swap !== undefined && m.limit !== undefined) {
+    const fits = m.swap === -1 || (m.limit !== -1 && m.swap >= m.limit);
+    if (!fits) delete m.swap;
+  }
+  return merged;
+}
+
 /** Dotted field paths the update names ("linux.resources.memory.limit"), to warn only about those. */
 function fieldPaths(r: LinuxResources): string[] {
   const out: string[] = [];
@@ -131,7 +147,7 @@ export function updateContainer(nat: Native, store: Store, id: string, resources
     // Refused before any limit changes, as runc checks Intel RDT first.
     const flag = rdt?.l3CacheSchema !== undefined ? '--l3-cache-schema' : '--mem-bw-schema';
     if (rdt && (rdtOpts.root === undefined ? findResctrlMount() : rdtOpts.root) === null) throw new RdtUnavailableError(flag);
-    const merged = mergeResources(c.state.resources ?? {}, resources);
+    const merged = mergedForUpdate(c.state.resources ?? {}, resources);
     if (cg && Object.keys(resources).length > 0) {
       const asked = fieldPaths(resources);
       for (const f of cg.apply(merged, { update: true })) {

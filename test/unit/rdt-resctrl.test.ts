@@ -10,7 +10,7 @@ import {
   addTask, cacheAndBandwidthLines, removeIntelRdt, resctrlMountFrom, schemataMismatches, setupIntelRdt, updateIntelRdt,
   type RdtOptions,
 } from '../../src/resctrl/index.js';
-import { mergeResources, rdtFromFlags } from '../../src/container/update.js';
+import { mergedForUpdate, mergeResources, rdtFromFlags } from '../../src/container/update.js';
 
 let root: string;
 let opts: RdtOptions;
@@ -178,5 +178,14 @@ describe('update keeps earlier limits (mergeResources)', () => {
     });
     expect(base).toEqual(before);
     expect(mergeResources({}, { pids: { limit: 5 } })).toEqual({ pids: { limit: 5 } });
+  });
+
+  it('a saved memory+swap total below a new memory limit is dropped; one that still fits stays', () => {
+    const saved = { memory: { limit: 64, swap: 64 }, pids: { limit: 10 } };
+    expect(mergedForUpdate(saved, { memory: { limit: 96 } })).toEqual({ memory: { limit: 96 }, pids: { limit: 10 } });
+    expect(mergedForUpdate(saved, { memory: { limit: -1 } })).toEqual({ memory: { limit: -1 }, pids: { limit: 10 } });
+    expect(mergedForUpdate(saved, { memory: { limit: 32 } })).toEqual({ memory: { limit: 32, swap: 64 }, pids: { limit: 10 } });
+    expect(mergedForUpdate({ memory: { limit: 64, swap: -1 } }, { memory: { limit: 96 } })).toEqual({ memory: { limit: 96, swap: -1 } });
+    expect(mergedForUpdate(saved, { memory: { limit: 96, swap: 200 } })).toEqual({ memory: { limit: 96, swap: 200 }, pids: { limit: 10 } });
   });
 });
