@@ -1,5 +1,5 @@
 // docker (dockerd 20.10 from docker.io, containerd-shim-runc-v2 underneath) runs its containers on
-// tsrun: run, exec (with and without -t), top, update, stop, and docker's exit codes for runtime
+// tsrun: run (-t), exec (-t), top, update, pause/unpause, stop, and docker's exit codes for runtime
 // errors (125/126/127, which docker derives from the runtime's error wording, CLIENTS.md). Each test
 // checks the result through docker and that tsrun did the work: the recorded runtime argv, and
 // tsrun's own `state` under the --root docker passed.
@@ -72,6 +72,7 @@ describe.skipIf(!!dockerSkipReason)(`docker on tsrun${dockerSkipReason ? ` (skip
     // Deleted: tsrun no longer knows it, nothing left in its cgroup parent for this id.
     expect(env.runtimeState(id)).toBeUndefined();
     expect(existsSync(join(root!, id))).toBe(false);
+    expect(dockerCgroupDirs().filter((d) => d.includes(id))).toEqual([]);
     await env.ok(['rm', 'exit3']);
   }, T);
 
