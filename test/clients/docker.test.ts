@@ -241,6 +241,12 @@ describe.skipIf(!!dockerSkipReason)(`docker on tsrun${dockerSkipReason ? ` (skip
       expect(r.code).toBe(125);
     }, T);
 
+    it('a sysctl the kernel lacks → 127 as with runc (docker reads "no such file or directory" in any runtime error)', async () => {
+      const r = await failingRun('e127sysctl', ['--sysctl', 'net.ipv4.tsrun_no_such_key=1', IMAGE_REF, 'true']);
+      expect(r.stderr).toMatch(/net[./]ipv4[./]tsrun_no_such_key.*: no such file or directory/);
+      expect(r.code).toBe(127);
+    }, T);
+
     const narrowSkip = cpusetV1 === undefined ? 'no cgroup v1 cpuset hierarchy' : availableParallelism() < 2 ? 'fewer than 2 CPUs' : '';
     it.skipIf(!!narrowSkip)(`a --cpuset-cpus outside the cgroup parent's cpus: the kernel's EACCES → 126${narrowSkip ? ` (skipped: ${narrowSkip})` : ''}`, async () => {
       // dockerd checks --cpuset-cpus against the host's CPUs itself (an error of its own, 125), so
