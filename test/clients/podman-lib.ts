@@ -6,13 +6,15 @@
 // containers in its default root /run/tsrun: only ids this test created are ever deleted there.
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { tsrunBin } from '../../conformance/lib/index.js';
 import { buildBusyboxImage, IMAGE_FQ } from './image.js';
 import { privateDir, removePrivateDir } from './daemon.js';
 
-/** Parent of every container cgroup (`podman run --cgroup-parent`, cgroupfs manager). */
-export const CGROUP_PARENT = 'tsrun-clients-podman';
+/** Top of every cgroup this test makes. Each run gets its own parent below it
+ *  (`podman run --cgroup-parent /tsrun-clients-podman/<run>`, cgroupfs manager), so two runs at
+ *  once (a developer's and CI's) never see, kill or remove each other's containers. */
+export const CGROUP_ROOT = 'tsrun-clients-podman';
 /** tsrun's default state root: podman never passes --root. */
 export const TSRUN_DEFAULT_ROOT = '/run/tsrun';
 export { IMAGE_FQ };
@@ -72,6 +74,8 @@ export interface RuntimeCall {
 
 export interface Podman {
   dir: string;
+  /** This run's cgroup parent, relative to each hierarchy's root: tsrun-clients-podman/<run>. */
+  cgroupParent: string;
   /** The logging wrapper around bin/tsrun, named `tsrun` so runtime_supports_json matches it. */
   wrapper: string;
   callLog: string;
@@ -162,14 +166,16 @@ export async function setupPodman(): Promise<Podman> {
       '--tmpdir', join(dir, 'tmp'),
       '--network-config-dir', join(dir, 'net'),
     ];
+    const cgroupParent = `${CGROUP_ROOT}/${basename(dir)}`;
     const p: Podman = {
       dir,
+      cgroupParent,
       wrapper,
       callLog,
       env,
       podman: (args, timeoutMs) => run('podman', [...globals, ...args], env, timeoutMs),
       podmanOnPty: (args, timeoutMs) => run('script', ['-q', '-e', '-c', ['podman', ...globals, ...args].map(shq).join(' '), '/dev/null'], env, timeoutMs),
-      runOpts: ['--pull', 'never', '--network', 'none', '--cgroup-parent', `/${CGROUP_PARENT}`],
+      runOpts: ['--pull', 'never', '--network', 'none', '--cgroup-parent', `/${cgroupParent}`],
     };
     const image = buildBusyboxImage(join(dir, 'image'));
     // containers/image records blob digests in /var/lib/containers/cache for root whatever --root
@@ -224,11 +230,15 @@ export function createdIds(p: Podman): string[] {
     .map((c) => c.argv[c.argv.length - 1]!);
 }
 
-/** cgroup hierarchies holding our parent: each v1 controller (hybrid) or the v2 root. */
-export function ourCgroupDirs(): string[] {
+/** Each hierarchy's root: every v1 controller (hybrid host) and the v2 root. */
+function hierarchies(): string[] {
   const base = '/sys/fs/cgroup';
-  const candidates = [base, ...readdirSync(base).map((e) => join(base, e))];
-  return candidates.map((c) => join(c, CGROUP_PARENT)).filter((d) => existsSync(d));
+  return [base, ...readdirSync(base).map((e) => join(base, e))];
+}
+
+/** This run's cgroup parent in every hierarchy that has it. */
+export function ourCgroupDirs(p: Podman): string[] {
+  return hierarchies().map((c) => join(c, p.cgroupParent)).filter((d) => existsSync(d));
 }
 
 /** Directories below `dir`, deepest first. */
@@ -242,23 +252,25 @@ function subdirs(dir: string): string[] {
 }
 
 /** Container cgroups (libpod-<id>) left under our parent, in any hierarchy. */
-export function leftoverContainerCgroups(): string[] {
-  return ourCgroupDirs().flatMap((d) => readdirSync(d).filter((e) => e.startsWith('libpod-')).map((e) => join(d, e)));
+export function leftoverContainerCgroups(p: Podman): string[] {
+  return ourCgroupDirs(p).flatMap((d) => readdirSync(d).filter((e) => e.startsWith('libpod-')).map((e) => join(d, e)));
 }
 
-/** Removes our cgroup parent (and what conmon left in it: podman's `conmon` child) everywhere. */
-export function removeOurCgroups(): string[] {
+/** Removes our cgroup parent (and what conmon left in it: podman's `conmon` child) everywhere, then
+ *  the shared top if no other run still uses it. */
+export function removeOurCgroups(p: Podman): string[] {
   const failed: string[] = [];
-  for (const d of ourCgroupDirs()) {
-    for (const s of [...subdirs(d), d]) {
-      try {
-        rmdirSync(s);
-      } catch (e) {
-        // One v1 hierarchy can appear under two names (cpu and cpuacct link to cpu,cpuacct).
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') failed.push(`${s}: ${(e as Error).message}`);
-      }
+  const rm = (s: string, busyOk: boolean): void => {
+    try {
+      rmdirSync(s);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // ENOENT: one v1 hierarchy can appear under two names (cpu and cpuacct link to cpu,cpuacct).
+      if (code !== 'ENOENT' && !(busyOk && (code === 'EBUSY' || code === 'ENOTEMPTY'))) failed.push(`${s}: ${(e as Error).message}`);
     }
-  }
+  };
+  for (const d of ourCgroupDirs(p)) for (const s of [...subdirs(d), d]) rm(s, false);
+  for (const h of hierarchies()) if (existsSync(join(h, CGROUP_ROOT))) rm(join(h, CGROUP_ROOT), true);
   return failed;
 }
 
@@ -279,7 +291,7 @@ export function ourProcesses(p: Podman): { pid: number; what: string }[] {
     if (pid === process.pid) continue;
     const cmdline = readOr(`/proc/${e}/cmdline`).split('\0').join(' ').trim();
     const cgroup = readOr(`/proc/${e}/cgroup`);
-    if (cmdline.includes(p.dir) || cgroup.includes(`/${CGROUP_PARENT}/`)) out.push({ pid, what: cmdline });
+    if (cmdline.includes(p.dir) || cgroup.includes(`/${p.cgroupParent}/`)) out.push({ pid, what: cmdline });
   }
   return out;
 }
@@ -300,5 +312,5 @@ export async function teardownPodman(p: Podman): Promise<void> {
   // A killed process leaves its cgroup only once it is reaped.
   for (const deadline = Date.now() + 5000; ourProcesses(p).length > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
   removePrivateDir(p.dir);
-  removeOurCgroups();
+  removeOurCgroups(p);
 }

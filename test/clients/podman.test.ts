@@ -9,7 +9,6 @@ import { skipReason, tsrunBin } from '../../conformance/lib/index.js';
 import { mountsUnder } from './daemon.js';
 import {
   callsFor,
-  CGROUP_PARENT,
   createdIds,
   IMAGE_FQ,
   leftoverContainerCgroups,
@@ -38,9 +37,9 @@ function hostFileStamps(): string[] {
 }
 
 /** A container cgroup file: the v1 controller's, or the v2 one on a unified host. */
-function cgroupFile(id: string, v1: [string, string], v2: string): string {
-  const v1Path = join('/sys/fs/cgroup', v1[0], CGROUP_PARENT, `libpod-${id}`, v1[1]);
-  return existsSync(v1Path) ? v1Path : join('/sys/fs/cgroup', CGROUP_PARENT, `libpod-${id}`, v2);
+function cgroupFile(p: Podman, id: string, v1: [string, string], v2: string): string {
+  const v1Path = join('/sys/fs/cgroup', v1[0], p.cgroupParent, `libpod-${id}`, v1[1]);
+  return existsSync(v1Path) ? v1Path : join('/sys/fs/cgroup', p.cgroupParent, `libpod-${id}`, v2);
 }
 
 /** `subcommand args-after-it` of each call, e.g. "kill <id> 15". */
@@ -95,7 +94,7 @@ describe.skipIf(!!reason)(`podman runs its containers on tsrun${reason ? ` (skip
     expect(r.code, r.stderr).toBe(3);
     const out = r.stdout.split('\n');
     expect(out.slice(0, 5)).toEqual(['hello from podman', '1024', '2048', '1000', '2000']);
-    const id = /\/tsrun-clients-podman\/libpod-([0-9a-f]{64})$/.exec(out[5] ?? '')?.[1];
+    const id = new RegExp(`/${p.cgroupParent}/libpod-([0-9a-f]{64})$`).exec(out[5] ?? '')?.[1];
     expect(id, out[5]).toBeDefined();
     const calls = callsFor(p, id!);
     expect(shapes(calls).map((s) => s.split(' ')[0])).toEqual(['create', 'start', 'delete']);
@@ -154,7 +153,7 @@ describe.skipIf(!!reason)(`podman runs its containers on tsrun${reason ? ` (skip
 
   it('pause and unpause freeze and thaw the cgroup; podman calls tsrun without PATH or HOME', async () => {
     const id = await runDetached('pm-pause', ['sleep', '1000']);
-    const freezer = cgroupFile(id, ['freezer', 'freezer.state'], 'cgroup.freeze');
+    const freezer = cgroupFile(p, id, ['freezer', 'freezer.state'], 'cgroup.freeze');
     await podmanOk(['pause', 'pm-pause']);
     expect(await podmanOk(['inspect', '--format', '{{.State.Status}}', 'pm-pause'])).toBe('paused');
     expect((await tsrunState(id)).status).toBe('paused');
@@ -177,9 +176,9 @@ describe.skipIf(!!reason)(`podman runs its containers on tsrun${reason ? ` (skip
   it('update changes memory and cpu limits through tsrun update --resources', async () => {
     const id = await runDetached('pm-update', ['sleep', '1000']);
     await podmanOk(['update', '--memory', '64m', '--cpu-shares', '512', 'pm-update']);
-    const mem = cgroupFile(id, ['memory', 'memory.limit_in_bytes'], 'memory.max');
+    const mem = cgroupFile(p, id, ['memory', 'memory.limit_in_bytes'], 'memory.max');
     expect(readFileSync(mem, 'utf8').trim()).toBe('67108864');
-    const shares = join('/sys/fs/cgroup/cpu', CGROUP_PARENT, `libpod-${id}`, 'cpu.shares');
+    const shares = join('/sys/fs/cgroup/cpu', p.cgroupParent, `libpod-${id}`, 'cpu.shares');
     if (existsSync(shares)) expect(readFileSync(shares, 'utf8').trim()).toBe('512');
     const update = callsFor(p, id).filter((c) => subcommand(c.argv) === 'update');
     expect(update).toHaveLength(1);
@@ -221,7 +220,7 @@ describe.skipIf(!!reason)(`podman runs its containers on tsrun${reason ? ` (skip
     expect(shapes(callsFor(p, id)).slice(2)).toEqual([`kill ${id} 9`, `delete --force ${id}`]);
     expect(existsSync(join(TSRUN_DEFAULT_ROOT, id))).toBe(false);
     expect(existsSync(`/proc/${pid}`)).toBe(false);
-    expect(leftoverContainerCgroups().filter((d) => d.endsWith(id))).toEqual([]);
+    expect(leftoverContainerCgroups(p).filter((d) => d.endsWith(id))).toEqual([]);
   }, T);
 
   it("run --uidmap: the container's root is host uid 200000 in a user namespace; exec joins it", async () => {
@@ -269,7 +268,7 @@ describe.skipIf(!!reason)(`podman runs its containers on tsrun${reason ? ` (skip
     for (const deadline = Date.now() + 10000; ourProcesses(p).length > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
     expect(ourProcesses(p)).toEqual([]);
     // On failure: which containers, and what the runtime was asked to do with them.
-    const left = [...new Set(leftoverContainerCgroups().map((d) => d.replace(/^.*libpod-/, '')))];
+    const left = [...new Set(leftoverContainerCgroups(p).map((d) => d.replace(/^.*libpod-/, '')))];
     expect(left.map((id) => `${id}: ${shapes(callsFor(p, id)).map((s) => s.split(' ')[0]).join(',')}`)).toEqual([]);
     expect(mountsUnder(p.dir)).toEqual([]);
     expect(hostFileStamps()).toEqual(stampsBefore);
