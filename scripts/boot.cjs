@@ -1,21 +1,49 @@
 'use strict';
-// Loads dist/tsrun.cjs with a V8 code cache made at build time (dist/tsrun.cjs.cache): compiling
-// the bundle is most of what tsrun adds to node's own start. A cache from another node or V8 is
-// rejected by V8 and the bundle is simply compiled as usual.
+// Loads dist/tsrun.cjs with a V8 code cache made at build time: compiling the bundle's functions is
+// most of what tsrun adds to node's own start. A cache holds the bytecode of the functions one run
+// of a command compiled, so each command the build could run has its own
+// (dist/tsrun.cjs.<command>.cache); the others use dist/tsrun.cjs.cache, seeded by `list`. A cache
+// from another bundle, node, V8 or set of V8 flags is rejected by V8 and the bundle is simply
+// compiled as usual: picking a cache is only ever a question of speed.
 const { Script } = require('node:vm');
 const { readFileSync, writeFileSync } = require('node:fs');
 const Module = require('node:module');
 
 const file = `${__dirname}/tsrun.cjs`;
-let cachedData;
-try {
-  cachedData = readFileSync(`${file}.cache`);
-} catch {
-  // No cache: compile.
+// Global flags that take a value in the next word (src/cli/dispatch.ts GLOBAL_FLAGS).
+const VALUE_FLAGS = new Set(['root', 'log', 'log-format', 'criu', 'rootless']);
+// `run` is create + start + wait + delete: create's cache covers most of it.
+const CACHE_OF = { create: 'create', run: 'create', start: 'start', delete: 'delete', state: 'state', kill: 'kill' };
+
+function commandName(argv) {
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i];
+    if (!word.startsWith('-')) return word;
+    const name = word.replace(/^--?/, '');
+    if (!name.includes('=') && VALUE_FLAGS.has(name)) i++;
+  }
+  return undefined;
 }
-const script = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
-if (process.env.TSRUN_WRITE_CODE_CACHE === '1') {
-  process.on('exit', () => writeFileSync(`${file}.cache`, script.createCachedData()));
+
+function readCache() {
+  const cmd = commandName(process.argv.slice(2));
+  const own = Object.hasOwn(CACHE_OF, cmd) ? `${file}.${CACHE_OF[cmd]}.cache` : null;
+  for (const path of own ? [own, `${file}.cache`] : [`${file}.cache`]) {
+    try {
+      return readFileSync(path);
+    } catch {
+      // Not built (no root or no busybox at build time): the next one, or compile.
+    }
+  }
+  return undefined;
+}
+
+// TSRUN_WRITE_CODE_CACHE=<path> (scripts/build.mjs): start from no cache, so the cache written at
+// exit holds exactly what this command compiled.
+const writeTo = process.env.TSRUN_WRITE_CODE_CACHE;
+const script = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, cachedData: writeTo ? undefined : readCache() });
+if (writeTo) {
+  process.on('exit', () => writeFileSync(writeTo, script.createCachedData()));
 }
 const mod = { exports: {} };
 script.runInThisContext()(mod.exports, Module.createRequire(file), mod, file, __dirname);

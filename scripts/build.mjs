@@ -4,7 +4,7 @@
 //   node scripts/build.mjs            full build (incremental where make allows)
 //   node scripts/build.mjs --js       only validators + bundle + launcher (no C++)
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,25 +70,74 @@ function writeLauncher() {
   renameSync(`${launcher}.tmp`, launcher);
 }
 
+// V8 code caches for dist/boot.cjs, one per command the build can run (scripts/boot.cjs): a cache
+// holds the bytecode of what one run compiled, so a command finds its functions compiled instead
+// of parsing them at every start. Seeded through bin/tsrun, so node runs with the launcher's flags
+// (V8 rejects a cache made under other flags). A command the build cannot run falls back to the
+// `list` cache, and to compiling, which is slower but never wrong.
 function writeBootAndCodeCache() {
-  copyFileSync(join(root, 'scripts', 'boot.cjs'), join(root, 'dist', 'boot.cjs'));
-  rmSync(join(root, 'dist', 'tsrun.cjs.cache'), { force: true });
-  // One `list` on an empty root fills the cache with what the light commands compile (dispatch,
-  // argument parsing, logging, the state store); measured better than a cache from --version.
-  const emptyRoot = mkdtempSync(join(tmpdir(), 'tsrun-cache-'));
+  const dist = join(root, 'dist');
+  copyFileSync(join(root, 'scripts', 'boot.cjs'), join(dist, 'boot.cjs'));
+  for (const f of readdirSync(dist)) if (/^tsrun\.cjs(\.[a-z]+)?\.cache$/.test(f)) rmSync(join(dist, f));
+  const work = mkdtempSync(join(tmpdir(), 'tsrun-cache-'));
   try {
-    execFileSync(process.execPath, [join(root, 'dist', 'boot.cjs'), '--root', emptyRoot, 'list'], {
-      env: { ...process.env, TSRUN_WRITE_CODE_CACHE: '1' },
-      stdio: 'ignore',
-    });
+    // `list` on an empty root: what the light commands share (dispatch, arguments, logging, the
+    // state store); measured better for them than a cache from --version or from a lifecycle.
+    seed('tsrun.cjs.cache', ['--root', join(work, 'root'), 'list']);
+    seedLifecycle(work);
   } finally {
-    rmSync(emptyRoot, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function seed(cacheName, args, opts = {}) {
+  execFileSync(join(root, 'bin', 'tsrun'), args, {
+    env: { ...process.env, TSRUN_WRITE_CODE_CACHE: join(root, 'dist', cacheName) },
+    stdio: 'ignore',
+    ...opts,
+  });
+}
+
+/** create, state, kill, start and delete of a container running busybox `true`, each writing its
+ *  cache. Needs root and a static busybox; without them those commands use the `list` cache. The
+ *  container is deleted and its files removed whatever happens. */
+function seedLifecycle(work) {
+  const busybox = '/bin/busybox';
+  if (process.getuid?.() !== 0 || !existsSync(busybox)) {
+    console.log('build: code caches for create/start/delete need root and /bin/busybox; using the list cache for them');
+    return;
+  }
+  const bundle = join(work, 'bundle');
+  const rootfs = join(bundle, 'rootfs');
+  for (const d of ['bin', 'dev', 'proc', 'sys', 'tmp']) mkdirSync(join(rootfs, d), { recursive: true });
+  copyFileSync(busybox, join(rootfs, 'bin', 'busybox'));
+  chmodSync(join(rootfs, 'bin', 'busybox'), 0o755);
+  symlinkSync('busybox', join(rootfs, 'bin', 'true'));
+  execFileSync(join(root, 'bin', 'tsrun'), ['spec', '--bundle', bundle], { stdio: 'ignore' });
+  const configPath = join(bundle, 'config.json');
+  const config = JSON.parse(readFileSync(configPath, 'utf8'));
+  config.process.terminal = false;
+  config.process.args = ['true'];
+  writeFileSync(configPath, JSON.stringify(config));
+  const state = ['--root', join(work, 'root')];
+  const id = `tsrun-build-cache-${process.pid}`;
+  try {
+    seed('tsrun.cjs.create.cache', [...state, 'create', '--bundle', bundle, id], { cwd: bundle });
+    seed('tsrun.cjs.state.cache', [...state, 'state', id]);
+    seed('tsrun.cjs.kill.cache', [...state, 'kill', id, 'CONT']);
+    seed('tsrun.cjs.start.cache', [...state, 'start', id]);
+    seed('tsrun.cjs.delete.cache', [...state, 'delete', '--force', id]);
+  } catch (e) {
+    console.log(`build: seeding the lifecycle code caches failed (${e.message.split('\n')[0]}); the commands left use the list cache`);
+  } finally {
+    // Whatever happened above: no container, cgroup or state may outlive the build.
+    execFileSync(join(root, 'bin', 'tsrun'), [...state, 'delete', '--force', id], { stdio: 'ignore' });
   }
 }
 
 if (!jsOnly) buildNative();
 buildValidators();
 await bundle();
-writeBootAndCodeCache();
 writeLauncher();
+writeBootAndCodeCache();
 console.log('build: ok');

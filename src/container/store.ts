@@ -1,7 +1,7 @@
 /**
  * The state store: <root>/<id>/{state.json, exec.fifo, lock}.
  *
- * - state.json is replaced atomically (temp file, fsync, rename), so a
+ * - state.json is replaced atomically (temp file, rename), so a
  *   reader without the lock (`state`, `list`, `kill`) sees the old or the new file, never half.
  * - Commands that change a container (create, start, delete) hold an exclusive flock on `lock`.
  *   `delete` unlinks the lock file while holding it, so a command that waited for the lock finds
@@ -10,7 +10,7 @@
  */
 
 import {
-  closeSync, constants as C, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync,
+  closeSync, constants as C, fstatSync, mkdirSync, openSync, readFileSync, readdirSync,
   renameSync, rmSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -162,12 +162,13 @@ export class Store {
     const fd = openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_TRUNC, 0o600);
     try {
       writeSync(fd, JSON.stringify(state));
-      fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
-    // No fsync of the directory: the rename is atomic for readers, which is what the lock-free
-    // readers need; the state lives on a tmpfs (/run) in normal use, so durability buys nothing.
+    // No fsync (runc does none either): the rename is atomic for the lock-free readers, which is
+    // all they need. Durability buys nothing: after a power loss every container is gone, and a
+    // state file the crash truncated reads as corrupt, which `delete --force` removes. An fsync
+    // costs milliseconds per write where /run is on a disk instead of a tmpfs.
     renameSync(tmp, this.statePath(state.id));
   }
 
@@ -198,13 +199,13 @@ export class Store {
   }
 }
 
-/** Write a small file atomically (temp + fsync + rename): clients read --pid-file right away. */
+/** Write a small file atomically (temp + rename, no fsync as Store.write): clients read
+ *  --pid-file right away and must never see it empty. */
 export function writeFileAtomic(path: string, data: string): void {
   const tmp = `${path}.${process.pid}.tmp`;
   const fd = openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_TRUNC, 0o644);
   try {
     writeSync(fd, data);
-    fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
