@@ -5,7 +5,7 @@
 // which commands docker ran (compare CLIENTS.md) and that tsrun, not runc, did the work.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { cgroupMounts } from '../../conformance/lib/cgroups.js';
 import { skipReason as baseSkipReason, tsrunBin } from '../../conformance/lib/paths.js';
 import { privateDir, removePrivateDir, startDaemon, type Daemon, mountsUnder } from './daemon.js';
@@ -13,8 +13,12 @@ import { privateDir, removePrivateDir, startDaemon, type Daemon, mountsUnder } f
 export const DOCKERD = '/usr/sbin/dockerd';
 /** The packaged client: /usr/local/bin/docker (earlier in PATH here) is a different, newer one. */
 export const DOCKER = '/usr/bin/docker';
-/** Every container's cgroup parent (dockerd --cgroup-parent): ours alone to remove. */
-export const DOCKER_CGROUP_PARENT = 'tsrun-clients-docker';
+/**
+ * Top of every docker test's cgroups. Each run gets its own parent below it (dockerd
+ * --cgroup-parent /tsrun-clients-docker/<run>), so two runs at once never see, count or remove each
+ * other's containers.
+ */
+export const DOCKER_CGROUP_TOP = 'tsrun-clients-docker';
 
 function dockerMissing(): string {
   if (!existsSync(DOCKERD)) return `${DOCKERD} missing (package docker.io)`;
@@ -49,6 +53,8 @@ export class DockerEnv {
   readonly dir: string;
   readonly argvLog: string;
   readonly env: NodeJS.ProcessEnv;
+  /** This run's cgroup parent, relative to each hierarchy's root (no leading slash). */
+  readonly cgroupParent: string;
   private daemon: Daemon | undefined;
   private stopped = false;
   /** HOST_FILES and HOST_DIRS absent before the daemon started: ours to remove. */
@@ -57,6 +63,7 @@ export class DockerEnv {
   private constructor(dir: string) {
     this.dir = dir;
     this.argvLog = join(dir, 'runtime-argv.log');
+    this.cgroupParent = `${DOCKER_CGROUP_TOP}/${basename(dir)}`;
     const env: NodeJS.ProcessEnv = { ...process.env };
     for (const k of Object.keys(env)) if (k.startsWith('DOCKER_')) delete env[k];
     env.DOCKER_HOST = `unix://${this.socket}`;
@@ -112,7 +119,7 @@ export class DockerEnv {
       '--userland-proxy=false',
       '--add-runtime', `tsrun=${wrapper}`,
       '--default-runtime', 'tsrun',
-      '--cgroup-parent', `/${DOCKER_CGROUP_PARENT}`,
+      '--cgroup-parent', `/${this.cgroupParent}`,
       '--exec-opt', 'native.cgroupdriver=cgroupfs',
       // vfs: a plain directory per container, works on any /tmp (overlay2 fails on an overlay /tmp).
       '--storage-driver', 'vfs',
@@ -195,7 +202,7 @@ export class DockerEnv {
       try {
         const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
         const cg = readFileSync(`/proc/${p}/cgroup`, 'utf8');
-        if (cmd.includes(this.dir) || cg.includes(`/${DOCKER_CGROUP_PARENT}/`) || cg.includes(`/${DOCKER_CGROUP_PARENT}\n`)) out.push(`${p} ${cmd}`);
+        if (cmd.includes(this.dir) || cg.includes(`/${this.cgroupParent}/`) || cg.includes(`/${this.cgroupParent}\n`)) out.push(`${p} ${cmd}`);
       } catch {
         // gone meanwhile
       }
@@ -205,7 +212,7 @@ export class DockerEnv {
 
   /** What would be left behind now: processes, mounts under the private dir, cgroup directories. */
   leftovers(): { processes: string[]; mounts: string[]; cgroups: string[] } {
-    return { processes: this.strayProcesses(), mounts: mountsUnder(this.dir), cgroups: dockerCgroupDirs() };
+    return { processes: this.strayProcesses(), mounts: mountsUnder(this.dir), cgroups: this.cgroupDirs() };
   }
 
   /**
@@ -233,13 +240,39 @@ export class DockerEnv {
   /** After stop(): unmount and remove the private dir, our cgroup parent, the host paths dockerd made. */
   removeAll(): void {
     removePrivateDir(this.dir);
-    removeDockerCgroups();
+    this.removeCgroups();
     for (const p of this.hostPathsCreated) {
       try {
         if (HOST_FILES.includes(p)) rmSync(p, { force: true });
         else rmdirSync(p);
       } catch {
         // absent, or no longer empty: then not only ours
+      }
+    }
+  }
+
+  /** This run's cgroup directories in every hierarchy (the parent and below), deepest first. */
+  cgroupDirs(): string[] {
+    return cgroupTree(this.cgroupParent);
+  }
+
+  /**
+   * rmdir of what is left of this run's cgroup parent (busy ones are kept and reported), then of
+   * the shared top if it is empty (it is not while another run uses it: rmdir then fails).
+   */
+  private removeCgroups(): void {
+    for (const d of this.cgroupDirs()) {
+      try {
+        rmdirSync(d);
+      } catch (e) {
+        console.error(`docker tests: could not remove cgroup ${d}: ${(e as Error).message}`);
+      }
+    }
+    for (const m of cgroupMounts()) {
+      try {
+        rmdirSync(join(m.mountPoint, DOCKER_CGROUP_TOP));
+      } catch {
+        // absent, or another run's parent is below it
       }
     }
   }
@@ -280,27 +313,16 @@ async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
 
-/** Our cgroup parent's directories (and below) in every hierarchy, deepest first. */
-export function dockerCgroupDirs(): string[] {
+/** `rel`'s directories (and below) in every hierarchy, deepest first. */
+function cgroupTree(rel: string): string[] {
   const out: string[] = [];
   const walk = (d: string): void => {
     for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
     out.push(d);
   };
   for (const m of cgroupMounts()) {
-    const d = join(m.mountPoint, DOCKER_CGROUP_PARENT);
+    const d = join(m.mountPoint, rel);
     if (existsSync(d)) walk(d);
   }
   return out;
-}
-
-/** rmdir of what is left of /tsrun-clients-docker (never anything else; busy ones are kept). */
-export function removeDockerCgroups(): void {
-  for (const d of dockerCgroupDirs()) {
-    try {
-      rmdirSync(d);
-    } catch (e) {
-      console.error(`docker tests: could not remove cgroup ${d}: ${(e as Error).message}`);
-    }
-  }
 }

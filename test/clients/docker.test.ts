@@ -8,7 +8,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cgroupMounts } from '../../conformance/lib/cgroups.js';
-import { DockerEnv, DOCKER_CGROUP_PARENT, dockerCgroupDirs, dockerSkipReason } from './docker-lib.js';
+import { DockerEnv, dockerSkipReason } from './docker-lib.js';
 import { buildBusyboxImage, IMAGE_REF } from './image.js';
 import { removePrivateDir } from './daemon.js';
 
@@ -54,7 +54,7 @@ describe.skipIf(!!dockerSkipReason)(`docker on tsrun${dockerSkipReason ? ` (skip
     const id = await env.ok(['inspect', '--format', '{{.Id}}', 'exit3']);
     expect(r.stdout).toContain(`hello ${id.slice(0, 12)}`);
     // The process sits in the cgroup docker asked for (cgroupsPath /tsrun-clients-docker/<id>).
-    expect(r.stdout).toContain(`/${DOCKER_CGROUP_PARENT}/${id}`);
+    expect(r.stdout).toContain(`/${env.cgroupParent}/${id}`);
     expect(await env.ok(['inspect', '--format', '{{.State.ExitCode}}', 'exit3'])).toBe('3');
 
     const calls = env.callsFor(id);
@@ -72,7 +72,7 @@ describe.skipIf(!!dockerSkipReason)(`docker on tsrun${dockerSkipReason ? ` (skip
     // Deleted: tsrun no longer knows it, nothing left in its cgroup parent for this id.
     expect(env.runtimeState(id)).toBeUndefined();
     expect(existsSync(join(root!, id))).toBe(false);
-    expect(dockerCgroupDirs().filter((d) => d.includes(id))).toEqual([]);
+    expect(env.cgroupDirs().filter((d) => d.includes(id))).toEqual([]);
     await env.ok(['rm', 'exit3']);
   }, T);
 
@@ -98,7 +98,7 @@ describe.skipIf(!!dockerSkipReason)(`docker on tsrun${dockerSkipReason ? ` (skip
       expect(pid).toBeGreaterThan(1);
       const st = env.runtimeState(id);
       expect(st).toEqual(expect.objectContaining({ status: 'running', pid }));
-      expect(readFileSync(`/proc/${pid}/cgroup`, 'utf8')).toContain(`/${DOCKER_CGROUP_PARENT}/${id}`);
+      expect(readFileSync(`/proc/${pid}/cgroup`, 'utf8')).toContain(`/${env.cgroupParent}/${id}`);
       // docker's prestart hook (libnetwork-setkey) ran: dockerd knows the sandbox key.
       expect(await env.ok(['inspect', '--format', '{{.NetworkSettings.SandboxKey}}', name])).toMatch(/netns/);
     }, T);
@@ -133,11 +133,11 @@ describe.skipIf(!!dockerSkipReason)(`docker on tsrun${dockerSkipReason ? ` (skip
       await env.ok(['update', '--memory', '64m', '--memory-swap', '128m', '--pids-limit', '50', '--cpu-shares', '512', name]);
       expect(env.callsFor(id).some((c) => c.join(' ') === `update --resources - ${id}`)).toBe(true);
       const read = async (file: string): Promise<string> => await env.ok(['exec', name, 'cat', file]);
-      const host = (mount: string, file: string): string => readFileSync(join(mount, DOCKER_CGROUP_PARENT, id, file), 'utf8').trim();
+      const host = (mount: string, file: string): string => readFileSync(join(mount, env.cgroupParent, id, file), 'utf8').trim();
       if (memV1 !== undefined) {
         expect(await read(`/sys/fs/cgroup/memory/memory.limit_in_bytes`)).toBe(String(64 * 1024 * 1024));
         expect(host(memV1, 'memory.limit_in_bytes')).toBe(String(64 * 1024 * 1024));
-        if (existsSync(join(memV1, DOCKER_CGROUP_PARENT, id, 'memory.memsw.limit_in_bytes'))) {
+        if (existsSync(join(memV1, env.cgroupParent, id, 'memory.memsw.limit_in_bytes'))) {
           expect(host(memV1, 'memory.memsw.limit_in_bytes')).toBe(String(128 * 1024 * 1024));
         }
       } else if (v2Root !== undefined) {
@@ -202,7 +202,7 @@ describe.skipIf(!!dockerSkipReason)(`docker on tsrun${dockerSkipReason ? ` (skip
       const ids = env.runtimeCalls().slice(before).map((c) => c.at(-1)!);
       for (const id of new Set(ids)) {
         expect(existsSync(join(root, id))).toBe(false);
-        expect(dockerCgroupDirs().filter((d) => d.includes(id))).toEqual([]);
+        expect(env.cgroupDirs().filter((d) => d.includes(id))).toEqual([]);
       }
       return { code: r.code, stderr: r.stderr };
     }
@@ -253,16 +253,21 @@ describe.skipIf(!!dockerSkipReason)(`docker on tsrun${dockerSkipReason ? ` (skip
       // the runtime only sees a bad cpuset under a parent narrower than the host: cgroup v1 refuses a
       // cpuset that is not a subset of the parent's with EACCES, which runc reports as
       // "permission denied" too.
-      const parent = join(cpusetV1!, DOCKER_CGROUP_PARENT);
-      const narrow = join(parent, 'narrow');
-      mkdirSync(narrow, { recursive: true });
-      try {
-        for (const f of ['cpuset.cpus', 'cpuset.mems']) {
-          if (readFileSync(join(parent, f), 'utf8').trim() === '') writeFileSync(join(parent, f), readFileSync(join(cpusetV1!, f)));
+      // Each level we make inherits its parent's cpus and mems (a v1 cpuset starts empty), except
+      // the last, which gets CPU 0 only.
+      let parent = cpusetV1!;
+      for (const part of `${env.cgroupParent}/narrow`.split('/')) {
+        const d = join(parent, part);
+        mkdirSync(d, { recursive: true });
+        for (const f of ['cpuset.mems', 'cpuset.cpus']) {
+          if (readFileSync(join(d, f), 'utf8').trim() === '') writeFileSync(join(d, f), readFileSync(join(parent, f)));
         }
-        writeFileSync(join(narrow, 'cpuset.mems'), readFileSync(join(parent, 'cpuset.mems')));
-        writeFileSync(join(narrow, 'cpuset.cpus'), '0');
-        const r = await failingRun('e126cpuset', ['--cgroup-parent', `/${DOCKER_CGROUP_PARENT}/narrow`, '--cpuset-cpus', '1', IMAGE_REF, 'true']);
+        parent = d;
+      }
+      const narrow = parent;
+      writeFileSync(join(narrow, 'cpuset.cpus'), '0');
+      try {
+        const r = await failingRun('e126cpuset', ['--cgroup-parent', `/${env.cgroupParent}/narrow`, '--cpuset-cpus', '1', IMAGE_REF, 'true']);
         expect(r.stderr).toContain('cpuset.cpus');
         expect(r.stderr).toContain('permission denied');
         expect(r.code).toBe(126);
@@ -282,8 +287,8 @@ describe.skipIf(!!dockerSkipReason)(`docker on tsrun${dockerSkipReason ? ` (skip
     const left = env.leftovers();
     expect(left.processes).toEqual([]);
     expect(left.mounts).toEqual([]);
-    // Only the (empty) parents may remain; no container cgroup does.
-    expect(left.cgroups.filter((d) => !d.endsWith(`/${DOCKER_CGROUP_PARENT}`))).toEqual([]);
+    // Only the (empty) parent may remain; no container cgroup does.
+    expect(left.cgroups.filter((d) => !d.endsWith(`/${env.cgroupParent}`))).toEqual([]);
     env.removeAll();
     expect(env.hostPathsLeft()).toEqual([]);
     expect(env.leftovers().cgroups).toEqual([]);
