@@ -11,7 +11,7 @@
 
 import {
   closeSync, constants as C, fstatSync, mkdirSync, openSync, readFileSync, readdirSync,
-  renameSync, rmSync, unlinkSync, writeSync,
+  renameSync, rmdirSync, rmSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { NotFoundError, TsrunError } from '../errors.js';
@@ -182,7 +182,12 @@ export class Store {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       }
     }
-    rmSync(this.dir(id), { recursive: true, force: true });
+    try {
+      // Usually empty by now (start removed the fifo): one rmdir instead of rmSync's walk.
+      rmdirSync(this.dir(id));
+    } catch {
+      rmSync(this.dir(id), { recursive: true, force: true });
+    }
   }
 
   /** Ids of the containers under root (directories that hold a valid id name). */
