@@ -217,10 +217,11 @@ export class DockerEnv {
 
   /**
    * Removes every container (so dockerd's shutdown does not wait on them), stops dockerd by pid,
-   * then makes sure its containerd and any shim are gone (by pid, SIGKILL as a last resort).
+   * then makes sure its containerd, shims and containers are gone (by pid, SIGKILL as a last resort).
+   * Returns the processes that were still there and had to be killed (none when all went well).
    */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  async stop(): Promise<string[]> {
+    if (this.stopped) return [];
     this.stopped = true;
     if (this.daemon !== undefined && existsSync(this.socket)) {
       const ids = (await this.docker(['ps', '-aq'], { timeoutMs: 20000 })).stdout.split('\n').filter(Boolean);
@@ -231,10 +232,17 @@ export class DockerEnv {
     this.daemon = undefined;
     const deadline = Date.now() + 10000;
     while (containerd !== undefined && alive(containerd) && Date.now() < deadline) await sleep(50);
-    for (const line of this.strayProcesses()) {
-      const pid = Number(line.split(' ')[0]);
-      if (line.includes(this.dir)) killPid(pid);
+    // Shims exit on their own once their containers are gone; give them a moment.
+    const strayDeadline = Date.now() + 5000;
+    let strays = this.strayProcesses();
+    while (strays.length > 0 && Date.now() < strayDeadline) {
+      await sleep(100);
+      strays = this.strayProcesses();
     }
+    // Last resort after a failed test: shims naming our dir, container processes in our run's own
+    // cgroup parent. Both are ours alone; nothing else is signalled.
+    for (const line of strays) killPid(Number(line.split(' ')[0]));
+    return strays;
   }
 
   /** After stop(): unmount and remove the private dir, our cgroup parent, the host paths dockerd made. */

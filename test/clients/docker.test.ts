@@ -282,7 +282,7 @@ describe.skipIf(!!dockerSkipReason)(`docker on tsrun${dockerSkipReason ? ` (skip
     const containerd = env.containerdPid();
     expect(dockerd).toBeDefined();
     expect(containerd).toBeDefined();
-    await env.stop();
+    expect(await env.stop()).toEqual([]);
     for (const pid of [dockerd!, containerd!]) expect(existsSync(`/proc/${pid}`)).toBe(false);
     const left = env.leftovers();
     expect(left.processes).toEqual([]);
