@@ -47,6 +47,13 @@ int main(int argc, char** argv) {
   std::string script = package_root() + "/dist/boot.cjs";
   std::vector<char*> args;
   args.push_back(const_cast<char*>(TSRUN_NODE));
+  // V8 keeps the string hash seed of node's built-in snapshot instead of drawing a new one and
+  // rehashing the snapshot's tables: about 4 ms of every start on this project's machines (the
+  // secret derived from a fresh seed needs a prime search). The price is a seed known in advance,
+  // which only matters to input with attacker-chosen keys hashed in bulk (hash flooding); tsrun's
+  // input is its caller's config and its own state, and a flooded config slows only its own create.
+  // The build seeds the code caches through this launcher, so they carry the same V8 flags.
+  args.push_back(const_cast<char*>("--no-rehash-snapshot"));
   args.push_back(script.data());
   for (int i = 1; i < argc; i++) args.push_back(argv[i]);
   args.push_back(nullptr);
