@@ -6,7 +6,7 @@
 // from another bundle, node, V8 or set of V8 flags is rejected by V8 and the bundle is simply
 // compiled as usual: picking a cache is only ever a question of speed.
 const { Script } = require('node:vm');
-const { readFileSync, writeFileSync } = require('node:fs');
+const { readFileSync, renameSync, writeFileSync } = require('node:fs');
 const Module = require('node:module');
 
 const file = `${__dirname}/tsrun.cjs`;
@@ -25,25 +25,37 @@ function commandName(argv) {
   return undefined;
 }
 
+/** The cache for this command line: its command's own, else the `list` one, else none. */
 function readCache() {
   const cmd = commandName(process.argv.slice(2));
   const own = Object.hasOwn(CACHE_OF, cmd) ? `${file}.${CACHE_OF[cmd]}.cache` : null;
   for (const path of own ? [own, `${file}.cache`] : [`${file}.cache`]) {
     try {
-      return readFileSync(path);
+      return { path, data: readFileSync(path) };
     } catch {
       // Not built (no root or no busybox at build time): the next one, or compile.
     }
   }
-  return undefined;
+  return { path: null, data: undefined };
 }
 
-// TSRUN_WRITE_CODE_CACHE=<path> (scripts/build.mjs): start from no cache, so the cache written at
-// exit holds exactly what this command compiled.
-const writeTo = process.env.TSRUN_WRITE_CODE_CACHE;
-const script = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, cachedData: writeTo ? undefined : readCache() });
+// TSRUN_WRITE_CODE_CACHE=<absolute path> (scripts/build.mjs): start from no cache, so the cache
+// written at exit holds exactly what this command compiled.
+const writeTo = process.env.TSRUN_WRITE_CODE_CACHE?.startsWith('/') ? process.env.TSRUN_WRITE_CODE_CACHE : undefined;
+const cache = writeTo ? { path: null, data: undefined } : readCache();
+const script = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, cachedData: cache.data });
+// TSRUN_DEBUG_CODE_CACHE=1: which cache this start used and whether V8 took it (a cache made under
+// other V8 flags or for another bundle is silently rejected, which only shows as a slower start).
+if (process.env.TSRUN_DEBUG_CODE_CACHE === '1') {
+  const verdict = cache.path === null ? 'none' : script.cachedDataRejected ? 'rejected' : 'accepted';
+  process.stderr.write(`tsrun: code cache ${cache.path ?? '-'}: ${verdict}\n`);
+}
 if (writeTo) {
-  process.on('exit', () => writeFileSync(writeTo, script.createCachedData()));
+  // Temp file and rename: a tsrun starting meanwhile reads no half-written cache.
+  process.on('exit', () => {
+    writeFileSync(`${writeTo}.${process.pid}.tmp`, script.createCachedData());
+    renameSync(`${writeTo}.${process.pid}.tmp`, writeTo);
+  });
 }
 const mod = { exports: {} };
 script.runInThisContext()(mod.exports, Module.createRequire(file), mod, file, __dirname);

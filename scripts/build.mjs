@@ -36,7 +36,16 @@ function buildValidators() {
   run(process.execPath, [join(root, 'scripts', 'build-validators.mjs')]);
 }
 
+/** The code caches of the previous bundle go before the new bundle is written: V8 tells a cache's
+ *  source apart only by its length, so an old cache must never meet a new bundle of equal size. */
+function removeCodeCaches() {
+  const dist = join(root, 'dist');
+  if (!existsSync(dist)) return;
+  for (const f of readdirSync(dist)) if (/^tsrun\.cjs(\.[a-z]+)?\.cache$/.test(f)) rmSync(join(dist, f), { force: true });
+}
+
 async function bundle() {
+  removeCodeCaches();
   const esbuild = await import('esbuild');
   await esbuild.build({
     entryPoints: [join(root, 'src', 'cli', 'main.ts')],
@@ -78,7 +87,7 @@ function writeLauncher() {
 function writeBootAndCodeCache() {
   const dist = join(root, 'dist');
   copyFileSync(join(root, 'scripts', 'boot.cjs'), join(dist, 'boot.cjs'));
-  for (const f of readdirSync(dist)) if (/^tsrun\.cjs(\.[a-z]+)?\.cache$/.test(f)) rmSync(join(dist, f));
+  removeCodeCaches();
   const work = mkdtempSync(join(tmpdir(), 'tsrun-cache-'));
   try {
     // `list` on an empty root: what the light commands share (dispatch, arguments, logging, the
