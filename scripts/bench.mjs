@@ -1,11 +1,16 @@
 #!/usr/bin/env node
 // Benchmark (npm run bench): tsrun side by side with runc and crun in one run, as ratios.
-//   node scripts/bench.mjs [--rounds N] [--warmup N] [--tsrun PATH]
+//   node scripts/bench.mjs [--rounds N] [--warmup N] [--tsrun PATH] [--rt]
 // 1. create + start + delete -f of `true` in one busybox bundle, interleaved rounds (the order of
 //    runtimes rotates each round so drift on the machine hits all of them alike).
 // 2. per-command wall time of tsrun --version/state/list/kill against a bare `node -e 0`
 //    (target: each adds at most 15 ms over node's own start).
 // 3. peak RSS of each tsrun command, from /usr/bin/time -f %M (Node cannot read a child's rusage).
+// --rt: every measured command runs SCHED_FIFO, ahead of whatever else keeps a shared machine busy
+// (the figures then show the runtimes' own cost, not the load). Each container's v1 cpu cgroup
+// then needs a realtime budget, or the kernel refuses the real-time init (EINVAL), so the config
+// gets linux.resources.cpu.realtimeRuntime for all runtimes alike. cgroup v1 hosts only; crun
+// 1.8.1 joins the cgroup before it sets the budget and is left out.
 // Prints tables and writes .bench/results.json. Run with NODE_EXTRA_CA_CERTS unset (MACHINE.md):
 // it makes every node start ~35 ms slower and real container managers do not set it.
 import { spawn, spawnSync } from 'node:child_process';
@@ -33,14 +38,17 @@ else {
 }
 
 function parseArgs(argv) {
-  const opts = { rounds: 30, warmup: 3, cmdRounds: 20, tsrun: path.join(repo, 'bin/tsrun') };
+  const opts = { rounds: 30, warmup: 3, cmdRounds: 20, tsrun: path.join(repo, 'bin/tsrun'), rt: false };
   for (let i = 0; i < argv.length; i++) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === '--rounds') opts.rounds = positive(flag, value);
     else if (flag === '--warmup') opts.warmup = positive(flag, value, 0);
     else if (flag === '--cmd-rounds') opts.cmdRounds = positive(flag, value);
     else if (flag === '--tsrun') opts.tsrun = path.resolve(value ?? '');
-    else fail(`unknown argument ${flag} (usage: bench.mjs [--rounds N] [--warmup N] [--cmd-rounds N] [--tsrun PATH])`);
+    else if (flag === '--rt') {
+      opts.rt = true;
+      continue;
+    } else fail(`unknown argument ${flag} (usage: bench.mjs [--rounds N] [--warmup N] [--cmd-rounds N] [--tsrun PATH] [--rt])`);
     i++;
   }
   return opts;
@@ -105,12 +113,19 @@ function startCrunWorker() {
   };
 }
 
+/** SCHED_FIFO for this thread; the commands it spawns (and the crun worker) inherit it. */
+function realtime() {
+  if (!fs.existsSync('/sys/fs/cgroup/cpu/cpu.rt_runtime_us')) fail('--rt needs a cgroup v1 cpu hierarchy with realtime group scheduling');
+  const r = spawnSync('chrt', ['-f', '-p', '50', String(process.pid)], { encoding: 'utf8' });
+  if (r.status !== 0) fail(`--rt: chrt failed: ${r.stderr || r.error?.message}`);
+}
+
 function which(cmd) {
   const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
-function makeBundle(dir, tsrun) {
+function makeBundle(dir, tsrun, rt) {
   const r = spawnSync('bash', [path.join(here, 'make-bundle.sh'), dir, 'true'], {
     encoding: 'utf8',
     env: { ...process.env, TSRUN: tsrun },
@@ -124,6 +139,7 @@ function makeBundle(dir, tsrun) {
   delete config.process.ioPriority;
   delete config.linux?.timeOffsets;
   delete config.linux?.intelRdt;
+  if (rt) config.linux.resources = { ...config.linux.resources, cpu: { realtimeRuntime: 20000, realtimePeriod: 1000000 } };
   fs.writeFileSync(file, JSON.stringify(config, null, '\t'));
 }
 
@@ -284,12 +300,13 @@ function printCommands(cmds) {
 async function main(opts) {
   if (process.getuid?.() !== 0) fail('needs root (containers)');
   if (!fs.existsSync(opts.tsrun)) fail(`${opts.tsrun} missing: run npm run build first`);
+  if (opts.rt) realtime();
   const work = fs.mkdtempSync('/run/tsrun-bench-');
   const bundle = path.join(work, 'bundle');
   const errFile = path.join(work, 'stderr');
   let crunWorker = null;
   try {
-    makeBundle(bundle, opts.tsrun);
+    makeBundle(bundle, opts.tsrun, opts.rt);
     const local = (argv, cwd) => Promise.resolve(timed(argv, cwd, errFile));
     const tsrunArgv = [opts.tsrun, '--root', path.join(work, 'root-tsrun')];
     const candidates = [{ name: 'tsrun', argv: tsrunArgv, run: local }];
@@ -305,7 +322,7 @@ async function main(opts) {
 
     const usable = await usableRuntimes(candidates, bundle, opts);
     Object.assign(skipped, usable.skipped);
-    console.log(`bench: ${opts.rounds} rounds (+${opts.warmup} warm-up) of ${usable.ok.map((r) => r.name).join(', ')}; node ${process.version}; ${os.cpus().length} cpus`);
+    console.log(`bench: ${opts.rounds} rounds (+${opts.warmup} warm-up) of ${usable.ok.map((r) => r.name).join(', ')}; node ${process.version}; ${os.cpus().length} cpus${opts.rt ? '; SCHED_FIFO' : ''}`);
     const lifecycle = await lifecycleRounds(usable.ok, bundle, opts);
     const ratios = printLifecycle(lifecycle);
     const runcArgv = usable.ok.find((r) => r.name === 'runc')?.argv ?? null;
