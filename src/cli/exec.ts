@@ -7,7 +7,7 @@
 import { closeSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { execInContainer, type ExecDeps, type ExecOptions } from '../process/exec.js';
-import { waitForeground } from '../process/foreground.js';
+import { SignalForwarder, waitForeground } from '../process/foreground.js';
 import { SocketChannel, hostPlanContext } from '../process/parent.js';
 import { subCgroupState } from '../spec/exec-plan.js';
 import { bool, int, list, str } from './args.js';
@@ -74,8 +74,16 @@ async function realExecDeps(): Promise<ExecDeps> {
 export async function run(ctx: CommandContext): Promise<number> {
   const opts = execOptions(ctx);
   const deps = await realExecDeps();
-  const { pidfd, pty } = execInContainer(opts, deps);
-  if (opts.detach) {
+  const fwd = opts.detach ? undefined : new SignalForwarder(deps.native);
+  let execed: ReturnType<typeof execInContainer>;
+  try {
+    execed = execInContainer(opts, deps);
+  } catch (e) {
+    fwd?.dispose();
+    throw e;
+  }
+  const { pidfd, pty } = execed;
+  if (fwd === undefined) {
     closeSync(pidfd);
     return 0;
   }
@@ -83,7 +91,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const proxy = pty === undefined ? undefined : (await import('../process/console-proxy.js')).proxyPty(deps.native, pty);
   let code: number;
   try {
-    code = await waitForeground(deps.native, pidfd, proxy !== undefined);
+    code = await waitForeground(deps.native, pidfd, fwd, proxy !== undefined);
   } finally {
     closeSync(pidfd);
   }

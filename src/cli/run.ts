@@ -12,7 +12,7 @@ import { logWarn } from '../log.js';
 import type { Native } from '../native/types.js';
 import type { PtyProxy } from '../process/console-proxy.js';
 import { createContainer } from '../process/parent.js';
-import { waitForeground } from '../process/foreground.js';
+import { SignalForwarder, waitForeground } from '../process/foreground.js';
 import { bool } from './args.js';
 import { createOptions, realCreateDeps } from './create-options.js';
 import type { CommandContext } from './dispatch.js';
@@ -21,7 +21,15 @@ export async function run(ctx: CommandContext): Promise<number> {
   const deps = await realCreateDeps();
   const nat = deps.native;
   const detach = bool(ctx.parsed, 'detach');
-  const { container, pidfd, pty } = createContainer({ ...createOptions(ctx), detach }, deps);
+  const fwd = detach ? undefined : new SignalForwarder(nat);
+  let created: ReturnType<typeof createContainer>;
+  try {
+    created = createContainer({ ...createOptions(ctx), detach }, deps);
+  } catch (e) {
+    fwd?.dispose();
+    throw e;
+  }
+  const { container, pidfd, pty } = created;
   const store = container.store;
   let proxy: PtyProxy | undefined;
   try {
@@ -29,13 +37,14 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (pty !== undefined) proxy = (await import('../process/console-proxy.js')).proxyPty(nat, pty);
     startContainer(nat, store, container.id);
   } catch (e) {
+    fwd?.dispose();
     await proxy?.finish(0);
     // As runc: a run whose start failed (e.g. a poststart hook) leaves no container behind.
     cleanup(nat, pidfd, container.id, store);
     throw e;
   }
-  if (detach) return 0;
-  const code = await waitForeground(nat, pidfd, proxy !== undefined);
+  if (fwd === undefined) return 0;
+  const code = await waitForeground(nat, pidfd, fwd, proxy !== undefined);
   await proxy?.finish();
   if (!bool(ctx.parsed, 'keep')) {
     try {

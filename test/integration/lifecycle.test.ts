@@ -190,6 +190,25 @@ describe.skipIf(!!skipReason)(`lifecycle through the binary${skipNote}`, () => {
     expect(leftovers({ id, bundle: b.dir })).toEqual([]);
   });
 
+  it('a SIGTERM that reaches foreground run while the container is being created is forwarded once it runs', async () => {
+    // No pid namespace: sleep has no handler, so the forwarded SIGTERM kills it (as pid 1 of a
+    // new pid namespace it would be ignored). The createRuntime hook holds create until the test
+    // has signalled tsrun; a runtime that installs its handler only after start dies of the
+    // signal instead and leaves the container behind.
+    const b = await makeBundle({ args: ['/bin/sleep', '100'] });
+    b.config.linux.namespaces = b.config.linux.namespaces.filter((n) => n.type !== 'pid');
+    const marker = join(b.dir, 'hook-running');
+    b.config.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `touch ${marker}; sleep 1`] }] };
+    b.write();
+    const id = newId('sigearly');
+    const run = spawnTsrun(['run', '--bundle', b.dir, id], { cwd: b.dir });
+    expect(await waitFor(() => existsSync(marker), 8000)).toBe(true);
+    run.child.kill('SIGTERM');
+    const r = await run.done;
+    expect({ code: r.code, signal: r.signal }).toEqual({ code: 128 + 15, signal: null });
+    expect(leftovers({ id, bundle: b.dir })).toEqual([]);
+  });
+
   it('--log --log-format json writes JSON lines with level, msg and time when a command fails', async () => {
     const b = await makeBundle({ args: ['/bin/true'] });
     const log = join(b.dir, 'log.json');
