@@ -159,7 +159,8 @@ describe.skipIf(!!skipReason)(`bad input, property-based${skipNote}`, () => {
     const stateText = readFileSync(join(testRoot(), seed, 'state.json'), 'utf8');
     await tsrun(['delete', '--force', seed]);
     const valid = JSON.parse(stateText) as Json;
-    const sleeper = spawn('sleep', ['300'], { stdio: 'ignore' });
+    // Must outlive the property whatever the machine's load (it ran past 300 s under load).
+    const sleeper = spawn('sleep', ['infinity'], { stdio: 'ignore' });
     onCleanup(() => void sleeper.kill('SIGKILL'));
     let dead = 4194000;
     while (pidAlive(dead) || existsSync(`/proc/${dead}`)) dead--;
