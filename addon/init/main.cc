@@ -168,7 +168,15 @@ Prepared setup(const Args& a, const Plan& plan, const PreservedFds& pre, int pro
   enter_cwd(p.cwd);                                       // 11
   out.exe = resolve_executable(p.args[0], out.env);       // 12
   send_ready(a.sync_fd);                                  // 13
-  ::close(a.sync_fd);
+  if (plan.exec_mode) {
+    // exec: the socket stays open, O_CLOEXEC, until execve, so the parent reads end-of-file once
+    // the process has been executed (or oci-init died): `exec -d` then writes a pid file that
+    // names the container process, never oci-init. For create the exec fifo does this at start.
+    int fl = ::fcntl(a.sync_fd, F_GETFD);
+    if (fl < 0 || ::fcntl(a.sync_fd, F_SETFD, fl | FD_CLOEXEC) < 0) ::close(a.sync_fd);
+  } else {
+    ::close(a.sync_fd);
+  }
   return out;
 }
 
@@ -179,7 +187,7 @@ Prepared setup(const Args& a, const Plan& plan, const PreservedFds& pre, int pro
   if (a.fifo_fd >= 0) fifo_w = above_preserved(signal_exec_fifo(procfd, a.fifo_fd), pre, "exec fifo");  // 14
   run_hooks(plan.start_container_hooks, prep.start_state, "startContainer");  // 15
   verify_cwd(p.cwd);                                        // 16
-  close_stray_fds(pre, {prep.listener.get(), fifo_w.get()});
+  close_stray_fds(pre, {prep.listener.get(), fifo_w.get(), plan.exec_mode ? a.sync_fd : -1});
   if (p.cpu_affinity_final) set_cpu_affinity(*p.cpu_affinity_final, "execCPUAffinity.final");
   // Last, so the filter constrains only the container process, not oci-init's own setup.
   if (p.seccomp && !seccomp_before_identity(p)) install_seccomp(p, prep);

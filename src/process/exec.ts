@@ -187,7 +187,11 @@ function exchange(plan: ExecPlan, ch: SyncChannel, nat: Native, target: ConsoleT
   try {
     cursor.step('parent->child', 'plan');
     ch.send({ type: 'plan', plan: plan.init });
-    return receiveUntilReady(nat, ch, cursor, target);
+    const pty = receiveUntilReady(nat, ch, cursor, target);
+    // oci-init keeps its end open until execve (protocol.ts): once it is closed the pid is the
+    // container process's, as `exec -d --pid-file` promises its caller.
+    ch.waitClosed?.();
+    return pty;
   } finally {
     ch.close();
   }

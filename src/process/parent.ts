@@ -41,6 +41,8 @@ export interface SyncChannel {
   receive(before: string): ChildMessage;
   /** The fd-carrying message that follows a `pty` frame (recvmsg SCM_RIGHTS). */
   receiveFd?(): { fd: number; data: string };
+  /** Blocks until the child's end is closed (end-of-file); a frame instead is a protocol error. */
+  waitClosed?(): void;
   close(): void;
 }
 
@@ -95,6 +97,23 @@ export class SocketChannel implements SyncChannel {
     const len = this.readExact(4, before).readUInt32LE(0);
     if (len > MAX_FRAME) throw new TsrunError(`sync: child sent a frame of ${len} bytes (limit ${MAX_FRAME})`);
     return decodeChildMessage(this.readExact(len, before));
+  }
+
+  waitClosed(): void {
+    const buf = Buffer.alloc(1);
+    for (;;) {
+      let got: number;
+      try {
+        got = readSync(this.fd, buf, 0, 1, null);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN' || code === 'EINTR') continue;
+        if (code === 'ECONNRESET') return;
+        throw e;
+      }
+      if (got === 0) return;
+      throw new TsrunError('sync: child sent data after ready');
+    }
   }
 
   close(): void {

@@ -33,7 +33,9 @@
  * no hooks, no exec fifo:
  *   1  parent → child   plan       cgroup placed; join the container and run process.args
  *  (2) child  → parent  pty        OPTIONAL, as (4) above: process.terminal without /dev/console
- *   2  child  → parent  ready      namespaces joined, identity and lookup done; execve follows
+ *   2  child  → parent  ready      namespaces joined, identity and lookup done; execve follows.
+ *                                  The child keeps its end open (O_CLOEXEC) until execve, and the
+ *                                  parent reads to end-of-file: then the process has been executed
  */
 
 import type { InitPlan } from '../spec/plan-types.js';

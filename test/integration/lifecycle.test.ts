@@ -196,7 +196,7 @@ describe.skipIf(!!skipReason)(`lifecycle through the binary${skipNote}`, () => {
     // has signalled tsrun; a runtime that installs its handler only after start dies of the
     // signal instead and leaves the container behind.
     const b = await makeBundle({ args: ['/bin/sleep', '100'] });
-    b.config.linux.namespaces = b.config.linux.namespaces.filter((n) => n.type !== 'pid');
+    b.config.linux.namespaces = (b.config.linux.namespaces ?? []).filter((n) => n.type !== 'pid');
     const marker = join(b.dir, 'hook-running');
     b.config.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `touch ${marker}; sleep 1`] }] };
     b.write();
