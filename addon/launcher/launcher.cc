@@ -44,6 +44,10 @@ int main(int argc, char** argv) {
     snprintf(soft, sizeof soft, "%llu", static_cast<unsigned long long>(rl.rlim_cur));
     setenv("TSRUN_NOFILE_SOFT", soft, 1);
   }
+  // Node reads and parses this certificate file at every start (35-100 ms on this project's
+  // machines, more than tsrun's own work for `state` or `kill`); tsrun makes no TLS connection, and
+  // nothing it starts inherits its environment (hooks and the container get their config's env).
+  unsetenv("NODE_EXTRA_CA_CERTS");
   std::string script = package_root() + "/dist/boot.cjs";
   std::vector<char*> args;
   args.push_back(const_cast<char*>(TSRUN_NODE));

@@ -6,10 +6,13 @@
 // namespace, so it sees the same /run as the daemon and its shims. Snapshot mounts stay in the
 // namespace as well and vanish with it.
 import { spawn } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupMounts, tsrunBin } from '../../conformance/lib/index.js';
+import { missingBinaries, readOr, removeCgroupDirs, runCommand, shq, type Result } from './common.js';
 import { privateDir, removePrivateDir, startDaemon, type Daemon } from './daemon.js';
+
+export { shq, subcommand, type Result } from './common.js';
 
 /** The containerd namespace the test works in. */
 export const CTR_NAMESPACE = 'tsrun-test';
@@ -18,43 +21,14 @@ export const CGROUP_PARENT = 'tsrun-clients-ctr';
 
 const BINARIES = ['containerd', 'ctr', 'containerd-shim-runc-v2', 'nsenter', 'unshare', 'script'];
 
-function onPath(bin: string): boolean {
-  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((d) => d !== '' && existsSync(join(d, bin)));
-}
-
 /** Why the containerd test cannot run here, or '' when it can. */
 export function containerdMissing(): string {
-  const missing = BINARIES.filter((b) => !onPath(b));
-  return missing.length === 0 ? '' : `${missing.join(', ')} not installed`;
+  return missingBinaries(BINARIES);
 }
 
-export interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command with piped output (nothing long-lived inherits the pipes) and a hard timeout. */
+/** A command with a hard timeout (see common.ts runCommand). */
 export function run(cmd: string, args: string[], timeoutMs = 60000): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-      stderr += `\n[killed after ${timeoutMs} ms]`;
-    }, timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runCommand(cmd, args, { timeoutMs });
 }
 
 export interface Watcher {
@@ -85,11 +59,6 @@ export function watch(cmd: string, args: string[]): Watcher {
       return out;
     },
   };
-}
-
-/** One shell word. */
-export function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 export interface Containerd {
@@ -226,24 +195,6 @@ export function runtimeCalls(c: Containerd): string[][] {
     .map((l) => l.split('\x1f').slice(0, -1));
 }
 
-/** The runtime subcommand of one call (the first word after the global options). */
-export function subcommand(argv: string[]): string {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--root' || a === '--log' || a === '--log-format') i++;
-    else if (!a.startsWith('-')) return a;
-  }
-  return '';
-}
-
-function readOr(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
 function isLive(pid: string): boolean {
   const stat = readOr(`/proc/${pid}/stat`);
   return stat !== '' && !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
@@ -355,18 +306,5 @@ export async function teardown(c: Containerd): Promise<void> {
 
 /** Our container cgroups (empty by now), then the parent in each hierarchy. */
 function removeCgroups(): void {
-  for (const dir of containerCgroups()) {
-    try {
-      rmdirSync(dir);
-    } catch (e) {
-      console.error(`containerd test: could not remove cgroup ${dir}: ${(e as Error).message}`);
-    }
-  }
-  for (const m of cgroupMounts()) {
-    try {
-      rmdirSync(join(m.mountPoint, CGROUP_PARENT));
-    } catch {
-      // absent, or not empty (reported above)
-    }
-  }
+  removeCgroupDirs(containerCgroups(), CGROUP_PARENT, 'containerd test');
 }

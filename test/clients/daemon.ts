@@ -22,7 +22,8 @@ export function privateDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `tsrun-${prefix}-`));
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (signal 0). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

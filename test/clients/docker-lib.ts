@@ -3,12 +3,13 @@
 // bridge, no sysctl changes; the containerd it starts lives under the exec root and stops with it.
 // The runtime is a small wrapper that records each argv and execs bin/tsrun, so a test can see
 // which commands docker ran (compare CLIENTS.md) and that tsrun, not runc, did the work.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { cgroupMounts } from '../../conformance/lib/cgroups.js';
 import { skipReason as baseSkipReason, tsrunBin } from '../../conformance/lib/paths.js';
-import { privateDir, removePrivateDir, startDaemon, type Daemon, mountsUnder } from './daemon.js';
+import { removeCgroupDirs, runCommand, type Result } from './common.js';
+import { alive, privateDir, removePrivateDir, startDaemon, type Daemon, mountsUnder } from './daemon.js';
 
 export const DOCKERD = '/usr/sbin/dockerd';
 /** The packaged client: /usr/local/bin/docker (earlier in PATH here) is a different, newer one. */
@@ -40,11 +41,7 @@ export const dockerSkipReason: string = baseSkipReason || dockerMissing();
 const HOST_FILES = ['/etc/docker/key.json'];
 const HOST_DIRS = ['/run/docker/plugins', '/run/docker', '/run/containerd/s', '/run/containerd'];
 
-export interface CmdResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type CmdResult = Result;
 
 /** One runtime invocation as the wrapper recorded it (args split on spaces: docker's have none). */
 export type RuntimeCall = string[];
@@ -137,23 +134,7 @@ export class DockerEnv {
 
   /** /usr/bin/docker against this daemon; stdin is /dev/null unless `input` is given. */
   async docker(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<CmdResult> {
-    return await new Promise<CmdResult>((resolve, reject) => {
-      const child = spawn(DOCKER, args, { env: this.env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout?.on('data', (b: Buffer) => (stdout += b.toString()));
-      child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
-      if (opts.input !== undefined) child.stdin?.end(opts.input);
-      const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60000);
-      child.on('error', (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-    });
+    return await runCommand(DOCKER, args, { env: this.env, ...opts });
   }
 
   /** docker, failing the test with its output unless it exits 0; returns trimmed stdout. */
@@ -269,20 +250,7 @@ export class DockerEnv {
    * the shared top if it is empty (it is not while another run uses it: rmdir then fails).
    */
   private removeCgroups(): void {
-    for (const d of this.cgroupDirs()) {
-      try {
-        rmdirSync(d);
-      } catch (e) {
-        console.error(`docker tests: could not remove cgroup ${d}: ${(e as Error).message}`);
-      }
-    }
-    for (const m of cgroupMounts()) {
-      try {
-        rmdirSync(join(m.mountPoint, DOCKER_CGROUP_TOP));
-      } catch {
-        // absent, or another run's parent is below it
-      }
-    }
+    removeCgroupDirs(this.cgroupDirs(), DOCKER_CGROUP_TOP, 'docker tests');
   }
 
   /** Host paths dockerd created that removeAll() has not removed (yet). */
@@ -298,15 +266,6 @@ function stripGlobals(c: RuntimeCall): RuntimeCall {
     else out.push(c[i]!);
   }
   return out;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function killPid(pid: number): void {

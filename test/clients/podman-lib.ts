@@ -4,12 +4,14 @@
 // command is a process of its own, and conmon stays behind per container; conmon runs `tsrun create`
 // and podman runs the other runtime commands. podman passes tsrun no --root, so tsrun keeps these
 // containers in its default root /run/tsrun: only ids this test created are ever deleted there.
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { tsrunBin } from '../../conformance/lib/index.js';
 import { buildBusyboxImage, IMAGE_FQ } from './image.js';
+import { missingBinaries, readOr, runCommand, shq, subcommand, type Result } from './common.js';
 import { privateDir, removePrivateDir } from './daemon.js';
+
+export { shq, subcommand, type Result } from './common.js';
 
 /** Top of every cgroup this test makes. Each run gets its own parent below it
  *  (`podman run --cgroup-parent /tsrun-clients-podman/<run>`, cgroupfs manager), so two runs at
@@ -21,48 +23,14 @@ export { IMAGE_FQ };
 
 const BINARIES = ['podman', 'conmon', 'unshare', 'script'];
 
-function onPath(bin: string): boolean {
-  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((d) => d !== '' && existsSync(join(d, bin)));
-}
-
 /** Why the podman test cannot run here, or '' when it can. */
 export function podmanMissing(): string {
-  const missing = BINARIES.filter((b) => !onPath(b));
-  return missing.length === 0 ? '' : `${missing.join(', ')} not installed`;
+  return missingBinaries(BINARIES);
 }
 
-export interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command with piped output in its own process group, killed as a group on timeout. */
+/** A command with this environment and a hard timeout (see common.ts runCommand). */
 export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60000): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-      stderr += `\n[killed after ${timeoutMs} ms]`;
-    }, timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** One shell word. */
-export function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
+  return runCommand(cmd, args, { env, timeoutMs });
 }
 
 /** One runtime call as the logging wrapper saw it. */
@@ -208,16 +176,6 @@ export function runtimeCalls(p: Podman): RuntimeCall[] {
     });
 }
 
-/** The runtime subcommand of one call (the first word after the global options). */
-export function subcommand(argv: string[]): string {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--root' || a === '--log' || a === '--log-format') i++;
-    else if (!a.startsWith('-')) return a;
-  }
-  return '';
-}
-
 /** The calls about one container, as `subcommand rest...` strings without the global options. */
 export function callsFor(p: Podman, id: string): RuntimeCall[] {
   return runtimeCalls(p).filter((c) => c.argv.includes(id));
@@ -272,14 +230,6 @@ export function removeOurCgroups(p: Podman): string[] {
   for (const d of ourCgroupDirs(p)) for (const s of [...subdirs(d), d]) rm(s, false);
   for (const h of hierarchies()) if (existsSync(join(h, CGROUP_ROOT))) rm(join(h, CGROUP_ROOT), true);
   return failed;
-}
-
-function readOr(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
 }
 
 /** Our processes still alive: conmon of our containers (their argv names our dir) and anything in our cgroups. */

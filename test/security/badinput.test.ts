@@ -48,15 +48,20 @@ function paths(v: Json, prefix: Array<string | number> = []): Array<Array<string
   return out;
 }
 
+/**
+ * Sets a copy of `value`: fast-check hands the same generated object to later runs (and to its
+ * shrinking), so inserting it by reference would let one mutation write into another's value and
+ * even make it cyclic.
+ */
 function setAt(root: Json, path: Array<string | number>, value: Json | undefined): Json {
-  if (path.length === 0) return value === undefined ? {} : value;
+  if (path.length === 0) return value === undefined ? {} : structuredClone(value);
   let cur = root as Record<string | number, Json>;
   for (const k of path.slice(0, -1)) cur = cur[k] as Record<string | number, Json>;
   const last = path[path.length - 1]!;
   if (value === undefined) {
     if (Array.isArray(cur)) cur.splice(last as number, 1);
     else delete cur[last];
-  } else cur[last] = value;
+  } else cur[last] = structuredClone(value);
   return root;
 }
 
