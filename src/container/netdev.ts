@@ -29,11 +29,8 @@ export interface NetDeviceRequest {
   name: string;
 }
 
-/** What state.json records of a moved device: its host name and its name in the container. */
-export interface NetDeviceRecord {
-  host: string;
-  name: string;
-}
+/** What state.json records of a moved device: the same pair, `name` as the kernel completed it. */
+export type NetDeviceRecord = NetDeviceRequest;
 
 /** The moves the config asks for, in the config's order (pure). */
 export function netDeviceRequests(spec: Spec): NetDeviceRequest[] {

@@ -21,6 +21,7 @@ import type { CgroupState } from '../cgroups/types.js';
 import type { ExecDefaults } from '../spec/exec-plan.js';
 import type { LinuxResources } from '../spec/types.js';
 import type { RdtState } from '../resctrl/index.js';
+import type { NetDeviceRecord } from './netdev.js';
 import type { Phase } from './status.js';
 import { validateId } from './id.js';
 
@@ -58,7 +59,7 @@ export interface StateFile {
   intelRdt?: RdtState;
   /** linux.netDevices moved at create (host name, name in the container); a record only: delete
    *  leaves them to the namespace (src/container/netdev.ts). */
-  netDevices?: { host: string; name: string }[];
+  netDevices?: NetDeviceRecord[];
 }
 
 /** state.json exists but cannot be understood (truncated, edited, foreign). */
