@@ -33,6 +33,24 @@ async function fakeDevBundle(args: string[], fill: (dev: string) => void): Promi
   return b;
 }
 
+/**
+ * Runs a terminal bundle with a console socket: null when create refused it (and left nothing),
+ * else the probe's report read from the pty.
+ */
+async function runOnConsole(b: Bundle): Promise<ProbeReport | null> {
+  const rx = await consoleReceiver('', 10000);
+  const id = newId('sec');
+  const c = await tsrun(['create', '--bundle', b.dir, '--console-socket', rx.socketPath, id], { cwd: b.dir });
+  if (c.code !== 0) {
+    expect(expectRefused(c, id, b.dir)).toEqual([]);
+    return null;
+  }
+  expect((await tsrun(['start', id])).code).toBe(0);
+  const out = (await rx.done).output;
+  await tsrun(['delete', '--force', id]);
+  return JSON.parse(out.slice(out.indexOf('{'))) as ProbeReport;
+}
+
 describe.skipIf(!!skipReason)(`fake /dev/null and console${skipNote}`, () => {
   const variants: Array<[string, (dev: string) => void]> = [
     ['a symlink to a procfs file', (dev) => symlinkSync('/proc/sys/kernel/ostype', join(dev, 'null'))],
@@ -65,17 +83,8 @@ describe.skipIf(!!skipReason)(`fake /dev/null and console${skipNote}`, () => {
       });
       b.config.process.terminal = true;
       b.write();
-      const rx = await consoleReceiver('', 10000);
-      const id = newId('sec');
-      const c = await tsrun(['create', '--bundle', b.dir, '--console-socket', rx.socketPath, id], { cwd: b.dir });
-      if (c.code !== 0) {
-        expect(expectRefused(c, id, b.dir)).toEqual([]);
-        return;
-      }
-      expect((await tsrun(['start', id])).code).toBe(0);
-      const out = (await rx.done).output;
-      await tsrun(['delete', '--force', id]);
-      const p = JSON.parse(out.slice(out.indexOf('{'))) as ProbeReport;
+      const p = await runOnConsole(b);
+      if (p === null) return;
       expect(check(p, 'stat', '/proc/sys/kernel/ostype').stat?.type).toBe('file');
       expect(check(p, 'read', '/proc/sys/kernel/ostype').content).toBe('Linux\n');
       expect(mountAt(p, '/proc/sys/kernel/ostype')).toBeUndefined();
@@ -94,17 +103,8 @@ describe.skipIf(!!skipReason)(`fake /dev/null and console${skipNote}`, () => {
     b.config.mounts = b.config.mounts.filter((m) => m.destination !== '/dev/pts');
     b.config.process.terminal = true;
     b.write();
-    const rx = await consoleReceiver('', 10000);
-    const id = newId('sec');
-    const c = await tsrun(['create', '--bundle', b.dir, '--console-socket', rx.socketPath, id], { cwd: b.dir });
-    if (c.code !== 0) {
-      expect(expectRefused(c, id, b.dir)).toEqual([]);
-      return;
-    }
-    expect((await tsrun(['start', id])).code).toBe(0);
-    const out = (await rx.done).output;
-    await tsrun(['delete', '--force', id]);
-    const p = JSON.parse(out.slice(out.indexOf('{'))) as ProbeReport;
+    const p = await runOnConsole(b);
+    if (p === null) return;
     expect(check(p, 'read', '/proc/sys/kernel/ostype').content).toBe('Linux\n');
     expect(mountAt(p, '/proc/sys/kernel/ostype')).toBeUndefined();
   });
