@@ -67,11 +67,6 @@ function subdirs(dir: string): string[] {
   }
 }
 
-/**
- * rmdir `dir` and any cgroups created below it (children first). The kernel answers EBUSY while
- * a just-killed process is still being torn down, so retry a bounded number of times (about a
- * second in all). Never touches anything above `dir`. A missing directory is already removed.
- */
 /** mkdir -p of a container cgroup; returns the highest parent it had to make above `dir`, if any. */
 export function makeCgroupDir(dir: string): string | undefined {
   const first = mkdirSync(dir, { recursive: true });
@@ -92,6 +87,11 @@ export function removeCreatedParents(leaf: string, top: string): void {
   }
 }
 
+/**
+ * rmdir `dir` and any cgroups created below it (children first). The kernel answers EBUSY while
+ * a just-killed process is still being torn down, so retry a bounded number of times (about a
+ * second in all). Never touches anything above `dir`. A missing directory is already removed.
+ */
 export function removeCgroup(dir: string): void {
   for (const sub of subdirs(dir)) removeCgroup(join(dir, sub));
   let delay = 5;
