@@ -74,19 +74,24 @@ export class SocketChannel implements SyncChannel {
     }
   }
 
-  private readExact(n: number, before: string): Buffer {
-    const buf = Buffer.alloc(n);
-    let off = 0;
-    while (off < n) {
-      let got: number;
+  /** One read: 0 at end-of-file (a reset counts as one), EAGAIN/EINTR retried. */
+  private readSome(buf: Buffer, off: number): number {
+    for (;;) {
       try {
-        got = readSync(this.fd, buf, off, n - off, null);
+        return readSync(this.fd, buf, off, buf.length - off, null);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN' || code === 'EINTR') continue;
-        if (code === 'ECONNRESET') got = 0;
-        else throw e;
+        if (code === 'ECONNRESET') return 0;
+        throw e;
       }
+    }
+  }
+
+  private readExact(n: number, before: string): Buffer {
+    const buf = Buffer.alloc(n);
+    for (let off = 0; off < n; ) {
+      const got = this.readSome(buf, off);
       if (got === 0) throw new TsrunError(`container init exited before ${before}`);
       off += got;
     }
@@ -100,20 +105,7 @@ export class SocketChannel implements SyncChannel {
   }
 
   waitClosed(): void {
-    const buf = Buffer.alloc(1);
-    for (;;) {
-      let got: number;
-      try {
-        got = readSync(this.fd, buf, 0, 1, null);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EAGAIN' || code === 'EINTR') continue;
-        if (code === 'ECONNRESET') return;
-        throw e;
-      }
-      if (got === 0) return;
-      throw new TsrunError('sync: child sent data after ready');
-    }
+    if (this.readSome(Buffer.alloc(1), 0) !== 0) throw new TsrunError('sync: child sent data after ready');
   }
 
   close(): void {
