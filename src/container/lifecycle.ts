@@ -132,10 +132,12 @@ function releaseInit(c: Container): void {
         return -1;
       }
     };
-    while (readOnce() !== 1) {
-      // The init may write its byte, execve and exit between the read above and this check: the
-      // byte stays in the fifo while we hold the read end, so read once more before giving up.
-      if (!isAlive(c.state.pid, c.state.pidStartTime) && readOnce() !== 1) {
+    for (;;) {
+      if (readOnce() === 1) break;
+      if (!isAlive(c.state.pid, c.state.pidStartTime)) {
+        // The init may write its byte, execve and exit between the read above and this check: the
+        // byte stays in the fifo while we hold the read end, so read once more before giving up.
+        if (readOnce() === 1) break;
         throw new TsrunError('container init exited before start');
       }
       sleepMs(1);
