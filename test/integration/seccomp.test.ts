@@ -163,6 +163,9 @@ describe.skipIf(!!skipReason)(`seccomp${skipNote}`, () => {
     ['LE 2', [{ index: 1, value: 2, op: 'SCMP_CMP_LE' }], killResult('denied', 'denied', 'sent')],
     // 15 & 0b1000 == 0b1000; 1 and 2 have bit 3 clear.
     ['MASKED_EQ 8/8', [{ index: 1, value: 8, valueTwo: 8, op: 'SCMP_CMP_MASKED_EQ' }], killResult('sent', 'sent', 'denied')],
+    // value is the mask, valueTwo the datum (as runc and docker's clone rule use them): 2&3 == 2,
+    // while 1&3 and 15&3 differ; mask and datum swapped would deny nothing.
+    ['MASKED_EQ mask 3 datum 2', [{ index: 1, value: 3, valueTwo: 2, op: 'SCMP_CMP_MASKED_EQ' }], killResult('sent', 'denied', 'sent')],
     // Same index twice: either matches (OR), as runc and docker's profile expect.
     ['EQ 1 or EQ 15', [{ index: 1, value: 1, op: 'SCMP_CMP_EQ' }, { index: 1, value: 15, op: 'SCMP_CMP_EQ' }], killResult('denied', 'sent', 'denied')],
     // Distinct indexes: all must match (AND); pid is never 0 here.
