@@ -1,5 +1,6 @@
 // SECURITY.md "bad input": property-based mutations (fast-check) of a valid config.json through
-// `tsrun create`, of container IDs, and of a real state.json through `tsrun state` / `delete`.
+// `tsrun create` (linux.seccomp included), of container IDs, and of a real state.json through
+// `tsrun state` / `delete` / `delete --force`.
 // Each run must end with exit 0 (and then a clean delete) or exit 1 with a message, never a
 // signal, a Node stack trace or another exit code, and leave no state dir, process, mount or
 // cgroup. How these fail on a runtime with the hole: an uncaught TypeError prints "    at ..."
@@ -96,6 +97,16 @@ describe.skipIf(!!skipReason)(`bad input, property-based${skipNote}`, () => {
   it(`${CONFIG_RUNS} mutated configs through create: a clear error or a clean container, nothing left`, async () => {
     const b = await makeBundle({ args: ['/bin/sleep', '100'] });
     const name = b.dir.split('/').pop()!;
+    // A seccomp section, so its fields (parsed by the addon's C++, compiled by libseccomp) are
+    // mutated too: every kind of field once (flags, both errno fields, args with each key).
+    (b.config.linux as Record<string, unknown>).seccomp = {
+      defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 38, architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'],
+      flags: ['SECCOMP_FILTER_FLAG_LOG'],
+      syscalls: [
+        { names: ['read', 'write', 'execve', 'nanosleep'], action: 'SCMP_ACT_ALLOW' },
+        { names: ['kill'], action: 'SCMP_ACT_ERRNO', errnoRet: 1, args: [{ index: 1, value: 9, valueTwo: 0, op: 'SCMP_CMP_EQ' }] },
+      ],
+    };
     const valid = JSON.parse(JSON.stringify(b.config)) as Json;
     const allPaths = paths(valid).filter((p) => p.length > 0);
     const problems: string[] = [];
@@ -156,7 +167,7 @@ describe.skipIf(!!skipReason)(`bad input, property-based${skipNote}`, () => {
     expect(problems).toEqual([]);
   }, 60000);
 
-  it(`${STATE_RUNS} corrupted state files: state and delete never crash`, async () => {
+  it(`${STATE_RUNS} corrupted state files: state, delete and delete --force never crash, kill no stranger, leave nothing`, async () => {
     const b = await makeBundle({ args: ['/bin/sleep', '100'] });
     const name = b.dir.split('/').pop()!;
     const seed = newId('seed');
@@ -211,10 +222,17 @@ describe.skipIf(!!skipReason)(`bad input, property-based${skipNote}`, () => {
           label = `mutated ${m.muts.map(([p, v]) => `${p.join('.')}=${JSON.stringify(v)?.slice(0, 30)}`).join('; ')} pid=${JSON.stringify(m.pid)}`;
         }
         writeFileSync(join(dir, 'state.json'), text);
-        for (const cmd of [['state', id], ['delete', id]]) {
+        // The lock file makes the directory a container to tsrun; without it every command stops
+        // at "container does not exist" and never reads the damaged state.
+        writeFileSync(join(dir, 'lock'), '', { mode: 0o600 });
+        // delete may refuse a damaged state (the state dir then stays, as runc leaves it);
+        // delete --force after it must not crash either, and an exit 0 means the dir is gone.
+        for (const cmd of [['state', id], ['delete', id], ['delete', '--force', id]]) {
           const r = await tsrun(cmd, { timeoutMs: 10000 });
-          problems.push(...crashProblems(`${cmd[0]} on ${label}`, r));
+          problems.push(...crashProblems(`${cmd.join(' ')} on ${label}`, r));
+          if (cmd[0] === 'delete' && r.code === 0 && existsSync(dir)) problems.push(`${cmd.join(' ')} on ${label}: exit 0, state dir left`);
         }
+        problems.push(...leftovers(id, b.dir).filter((p) => !p.startsWith('state dir')).map((p) => `${label}: ${p}`));
         rmSync(dir, { recursive: true, force: true });
         if (!pidAlive(sleeper.pid!)) problems.push(`${label}: our sleeper (not a container) was killed`);
         return true;
