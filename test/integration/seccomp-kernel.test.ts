@@ -301,17 +301,17 @@ describe.skipIf(!!skipReason)(`seccomp flags and load point${skipNote}`, () => {
   });
 
   // The container's sh is blocked in chdir(2) on a notification the agent has received but
-  // answers only after 1.5 s; a signal with a handler arrives at 0.3 s. With the flag the wait is
+  // answers only after 3 s; a signal with a handler arrives at 0.5 s. With the flag the wait is
   // killable only, so the agent's answer (ENOMEDIUM) is what cd gets; without it the signal ends
   // the wait and the agent's late answer is stale.
   it.skipIf(noKillableRecv)(skipName(noKillableRecv, 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: a received notification is not interrupted by a handled signal', `kernel ${kernel} < 5.19`), async () => {
-    const script = 'trap "echo usr1" USR1; (usleep 300000; kill -USR1 $$) & cd /tmp; echo cd=$?; wait';
+    const script = 'trap "echo usr1" USR1; (usleep 500000; kill -USR1 $$) & cd /tmp; echo cd=$?; wait';
     const outcome: Record<string, { stdout: string; stderr: string; log: string }> = {};
     for (const withFlag of [true, false]) {
       const dir = trackDir(mkdtempSync('/tmp/tsrun-conf-sk-wk-'));
       const sock = join(dir, 'agent.sock');
       const out = join(dir, 'state.json');
-      const proc: ChildProcess = spawn(fixture('seccomp-agent'), [sock, out, '123', '1500'], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const proc: ChildProcess = spawn(fixture('seccomp-agent'), [sock, out, '123', '3000'], { stdio: ['ignore', 'ignore', 'inherit'] });
       onCleanup(() => void proc.kill('SIGKILL'));
       expect(await waitFor(() => existsSync(sock), 5000)).toBe(true);
       const b = await makeBundle({ args: ['/bin/sh', '-c', script] });
