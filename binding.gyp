@@ -21,6 +21,7 @@
         "addon/src/idmap.cc",
         "addon/src/rtnetlink.cc",
         "addon/src/netdev.cc",
+        "addon/src/exit.cc",
       ],
       "include_dirs": ["<!@(node -p \"require('node-addon-api').include\")", "addon"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

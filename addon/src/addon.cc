@@ -15,6 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsrun::InitEventFd(env, exports);
   tsrun::InitIdmap(env, exports);
   tsrun::InitNetdev(env, exports);
+  tsrun::InitExit(env, exports);
   return exports;
 }
 

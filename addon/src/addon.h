@@ -15,5 +15,6 @@ void InitBpf(Napi::Env env, Napi::Object exports);        // bpf.cc: loadDeviceP
 void InitEventFd(Napi::Env env, Napi::Object exports);    // eventfd.cc: eventfd (v1 OOM notification)
 void InitIdmap(Napi::Env env, Napi::Object exports);      // idmap.cc: idmappedTree (idmapped mounts)
 void InitNetdev(Napi::Env env, Napi::Object exports);     // netdev.cc: netdevCheck, netdevMove (linux.netDevices)
+void InitExit(Napi::Env env, Napi::Object exports);       // exit.cc: exitNow (_exit without Node's teardown)
 
 }  // namespace tsrun

@@ -90,6 +90,10 @@ export class FakeNative implements Native {
   flock(fd: number, exclusive: boolean, nonBlocking: boolean): boolean {
     return this.run('flock', [fd, exclusive, nonBlocking], () => true);
   }
+  exitNow(code: number): never {
+    this.run('exitNow', [code], () => undefined as never);
+    throw new Error(`FakeNative: exitNow(${code}) would have ended the process`);
+  }
   pidfdOpen(pid: number): number {
     return this.run('pidfdOpen', [pid], () => this.fd());
   }

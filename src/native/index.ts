@@ -38,6 +38,11 @@ export function ociInitPath(): string {
   return join(packageRoot(), 'build', 'Release', 'oci-init');
 }
 
+/** The addon if this process has loaded it already, else undefined (never loads it). */
+export function loadedNative(): Native | undefined {
+  return loaded;
+}
+
 /** The addon, loaded on first use. */
 export function native(): Native {
   if (loaded !== undefined) return loaded;

@@ -101,6 +101,9 @@ export interface Native {
   pidfdExited(pidfd: number): boolean;
   /** Blocks up to timeoutMs until the pidfd's process exits; true if it did. */
   pidfdWait(pidfd: number, timeoutMs: number): boolean;
+  /** _exit(code): ends the process without Node's teardown (addon/src/exit.cc). Only for a
+   *  process whose output was all written synchronously (src/process/exit.ts). */
+  exitNow(code: number): never;
   /** setrlimit/getrlimit on this process, values as decimal strings (RLIM_INFINITY fits). */
   getrlimit(resource: number): { soft: string; hard: string };
   /** sendmsg one fd with SCM_RIGHTS (issue 4: console socket, seccomp listener). */

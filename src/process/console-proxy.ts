@@ -8,6 +8,7 @@
  */
 
 import { ReadStream, WriteStream } from 'node:tty';
+import { usingNodeStdio } from './exit.js';
 import type { Native } from '../native/types.js';
 
 /** The stdio the proxy uses; the process's own unless a test passes others. */
@@ -53,6 +54,7 @@ function restore(nat: Native, stdin: NodeJS.ReadStream, saved: Buffer): void {
 
 /** Starts copying; takes ownership of `master`. */
 export function proxyPty(nat: Native, master: number, io: ProxyStdio = { stdin: process.stdin, stdout: process.stdout }): PtyProxy {
+  usingNodeStdio();
   // libuv allows one handle per fd: the output is read through `master`, input written through a dup.
   const fromPty = new ReadStream(master);
   const toPty = new WriteStream(nat.dupFd(master));
