@@ -331,7 +331,7 @@ describe.skipIf(!!skipReason)(`seccomp flags and load point${skipNote}`, () => {
     const on = outcome.true!;
     expect(on.stderr).toContain('No medium found');
     expect(on.stdout).toBe('usr1\ncd=2\n');
-    expect(on.log).toMatch(/^nr 80\nanswered\n$/);
+    expect(on.log).toMatch(/^nr \d+\nanswered\n$/);
     // Control: the same run without the flag is interrupted, so the case above shows the flag.
     const off = outcome.false!;
     expect(off.stderr).not.toContain('No medium found');

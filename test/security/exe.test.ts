@@ -207,7 +207,7 @@ describe.skipIf(!!skipReason)(`/proc/self/exe and the waiting init (CVE-2019-573
       const resultFile = join(b.rootfs, 'tmp', 'result');
       expect(await waitFor(() => existsSync(resultFile), 10000), 'attacker produced no result').toBe(true);
       const [helper, control] = readFileSync(resultFile, 'utf8').trim().split('|');
-      expect(readFileSync(join(dir, 'exec.json.log'), 'utf8')).toMatch(/^nr 59\nanswered\n/);
+      expect(readFileSync(join(dir, 'exec.json.log'), 'utf8')).toMatch(/^nr \d+\nanswered\n/);
       // helper:<its comm>:<what opened>; the comm holds a ':' (memfd:oci-init).
       const [, comm, opened] = /^helper:(.*):(.*)$/.exec(helper!)!;
       expect(comm).not.toBe('sleep');
