@@ -46,9 +46,10 @@ Napi::Value PidfdSendSignal(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// Polls the pidfd for POLLIN (readable once the process has exited) for up to timeoutMs
-// (-1: forever). Returns 1 exited, 0 timed out, -1 error (errno set).
-int PollExit(int fd, int timeoutMs) {
+// Polls fd for POLLIN for up to timeoutMs (-1: forever): a pidfd is readable once its process has
+// exited; a fifo or socket when it has data or its last writer is gone (POLLHUP counts too).
+// Returns 1 ready, 0 timed out, -1 error (errno set).
+int PollIn(int fd, int timeoutMs) {
   struct timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);
   int left = timeoutMs;
@@ -77,7 +78,20 @@ Napi::Value PidfdExited(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int32_t fd;
   if (!ArgInt(info, 0, "pidfd", &fd)) return env.Undefined();
-  int r = PollExit(fd, 0);
+  int r = PollIn(fd, 0);
+  if (r < 0) {
+    ThrowSys(env, errno, "poll");
+    return env.Undefined();
+  }
+  return Napi::Boolean::New(env, r == 1);
+}
+
+// pollIn(fd, timeoutMs): `start` waits on the exec fifo with it instead of sleeping between reads.
+Napi::Value PollInFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd, timeoutMs;
+  if (!ArgInt(info, 0, "fd", &fd) || !ArgInt(info, 1, "timeoutMs", &timeoutMs)) return env.Undefined();
+  int r = PollIn(fd, timeoutMs < 0 ? -1 : timeoutMs);
   if (r < 0) {
     ThrowSys(env, errno, "poll");
     return env.Undefined();
@@ -90,7 +104,7 @@ Napi::Value PidfdWait(const Napi::CallbackInfo& info) {
   int32_t fd, timeoutMs;
   if (!ArgInt(info, 0, "pidfd", &fd) || !ArgInt(info, 1, "timeoutMs", &timeoutMs))
     return env.Undefined();
-  int r = PollExit(fd, timeoutMs < 0 ? -1 : timeoutMs);
+  int r = PollIn(fd, timeoutMs < 0 ? -1 : timeoutMs);
   if (r < 0) {
     ThrowSys(env, errno, "poll");
     return env.Undefined();
@@ -159,6 +173,7 @@ void InitPidfd(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdExited", Napi::Function::New(env, PidfdExited, "pidfdExited"));
   exports.Set("pidfdWait", Napi::Function::New(env, PidfdWait, "pidfdWait"));
   exports.Set("waitPidfd", Napi::Function::New(env, WaitPidfd, "waitPidfd"));
+  exports.Set("pollIn", Napi::Function::New(env, PollInFd, "pollIn"));
 }
 
 }  // namespace tsrun

@@ -17,6 +17,8 @@ import { CorruptStateError, type Store } from './store.js';
 import { removeIntelRdt } from '../resctrl/index.js';
 
 const SIGKILL = 9;
+/** How long `start` waits on the exec fifo before checking that the init still lives. */
+const FIFO_POLL_MS = 50;
 
 function sleepMs(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -97,7 +99,7 @@ export function startContainer(nat: Native, store: Store, id: string): Container
   try {
     const c = loadContainer(store, id);
     checkAction('start', c.status(), id);
-    releaseInit(c);
+    releaseInit(nat, c);
     try {
       runHooks('poststart', c.state.hooks.poststart, c.ociStateJson('running'));
     } catch (e) {
@@ -117,8 +119,9 @@ export function startContainer(nat: Native, store: Store, id: string): Container
  *  the init writes one byte, runs the startContainer hooks and execve()s. It keeps the write end
  *  (O_CLOEXEC) until execve, so end-of-file means the container process has been executed (or the
  *  init died): runtime-spec runtime.md wants poststart after that, and so after startContainer.
- *  Non-blocking reads with a short sleep: an init that died is noticed, never waited on forever. */
-function releaseInit(c: Container): void {
+ *  Non-blocking reads, with poll(2) between them: it wakes on the byte and on end-of-file at once,
+ *  and its timeout lets an init that died before opening the fifo be noticed, never waited on. */
+function releaseInit(nat: Native, c: Container): void {
   const path = c.store.fifoPath(c.id);
   const fd = openSync(path, C.O_RDONLY | C.O_NONBLOCK);
   try {
@@ -133,16 +136,22 @@ function releaseInit(c: Container): void {
       }
     };
     for (;;) {
-      if (readOnce() === 1) break;
+      // Linux reports POLLHUP on a fifo only after a writer has come and gone, so this blocks
+      // until the init has written (or closed), or the timeout says to look at whether it lives.
+      const ready = nat.pollIn(fd, FIFO_POLL_MS);
+      const got = readOnce();
+      if (got === 1) break;
       if (!isAlive(c.state.pid, c.state.pidStartTime)) {
         // The init may write its byte, execve and exit between the read above and this check: the
         // byte stays in the fifo while we hold the read end, so read once more before giving up.
         if (readOnce() === 1) break;
         throw new TsrunError('container init exited before start');
       }
-      sleepMs(1);
+      // Ready with end-of-file: a writer came and went without the byte, and poll would keep
+      // saying so at once; the pause keeps that from spinning until the init is seen gone.
+      if (ready && got === 0) sleepMs(1);
     }
-    while (readOnce() !== 0) sleepMs(1);
+    while (readOnce() !== 0) nat.pollIn(fd, FIFO_POLL_MS);
   } finally {
     closeSync(fd);
   }

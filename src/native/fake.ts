@@ -110,6 +110,9 @@ export class FakeNative implements Native {
   pidfdExited(pidfd: number): boolean {
     return this.run('pidfdExited', [pidfd], () => false);
   }
+  pollIn(fd: number, timeoutMs: number): boolean {
+    return this.run('pollIn', [fd, timeoutMs], () => true);
+  }
   pidfdWait(pidfd: number, timeoutMs: number): boolean {
     return this.run('pidfdWait', [pidfd, timeoutMs], () => true);
   }

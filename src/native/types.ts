@@ -99,6 +99,9 @@ export interface Native {
   waitPidfd(pidfd: number): Promise<WaitResult>;
   /** Non-blocking: true once the process behind the pidfd has exited (poll POLLIN, timeout 0). */
   pidfdExited(pidfd: number): boolean;
+  /** Blocks up to timeoutMs (-1: forever) until fd is readable or its writers are gone (POLLIN or
+   *  POLLHUP); true if it is, false on timeout. */
+  pollIn(fd: number, timeoutMs: number): boolean;
   /** Blocks up to timeoutMs until the pidfd's process exits; true if it did. */
   pidfdWait(pidfd: number, timeoutMs: number): boolean;
   /** _exit(code): ends the process without Node's teardown (addon/src/exit.cc). Only for a
