@@ -370,8 +370,9 @@ function exchange(
     // linux.netDevices: every namespace is in place now, and the hooks should find the devices
     // there (src/container/netdev.ts).
     afterMounted();
-    // The pid is known now: hooks (and a concurrent `state`) see it.
-    container.save();
+    // The pid is known now: the hooks see it, and may ask `tsrun state`. Without such hooks the
+    // next save (created) comes a few ms later; a concurrent `state` meanwhile reads "creating".
+    if ((spec.hooks?.prestart?.length ?? 0) + (spec.hooks?.createRuntime?.length ?? 0) > 0) container.save();
     const createState = container.ociStateJson('creating');
     // runtime-spec config.md: prestart (deprecated) and createRuntime run in the runtime
     // namespace after the container's namespaces exist and before pivot_root.
