@@ -14,16 +14,25 @@ export function sleepMs(ms: number): void {
 }
 
 export function writeFile(path: string, value: string, what?: string): void {
+  writeOpened(path, openForWrite(path, value, what), value, what);
+}
+
+function openForWrite(path: string, value: string, what?: string): number {
   try {
-    const fd = openSync(path, constants.O_WRONLY | constants.O_TRUNC);
-    try {
-      // One write(2): cgroupfs parses each write as a whole value.
-      writeSync(fd, value);
-    } finally {
-      closeSync(fd);
-    }
+    return openSync(path, constants.O_WRONLY | constants.O_TRUNC);
   } catch (e) {
     throw new TsrunError(`writing "${value}" to ${path}${what ? ` (${what})` : ''}`, { cause: e });
+  }
+}
+
+function writeOpened(path: string, fd: number, value: string, what?: string): void {
+  try {
+    // One write(2): cgroupfs parses each write as a whole value.
+    writeSync(fd, value);
+  } catch (e) {
+    throw new TsrunError(`writing "${value}" to ${path}${what ? ` (${what})` : ''}`, { cause: e });
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -39,15 +48,20 @@ export function readOptional(path: string): string | undefined {
   }
 }
 
-/** Perform one planned write in `dir`, honouring `optional` and `fallback`. */
+/** Perform one planned write in `dir`, honouring `optional` and `fallback`. The open tells whether
+ *  the file exists (no access(2) first: a create makes a few dozen of these writes). */
 export function applyWrite(dir: string, wr: CgroupWrite): void {
   const path = join(dir, wr.file);
-  if (!existsSync(path)) {
+  let fd: number;
+  try {
+    fd = openForWrite(path, wr.value, wr.field);
+  } catch (e) {
+    if ((e as TsrunError).cause instanceof Error && ((e as TsrunError).cause as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     if (wr.fallback) return applyWrite(dir, wr.fallback);
     if (wr.optional) return;
     throw new TsrunError(`${wr.field}: cannot set ${path}: the file does not exist (controller not available or not enabled for this cgroup)`);
   }
-  writeFile(path, wr.value, wr.field);
+  writeOpened(path, fd, wr.value, wr.field);
 }
 
 /** Every pid in `dir` and its descendants (cgroup.procs lists only the directory's own). */
