@@ -192,7 +192,13 @@ export function deleteContainer(nat: Native, store: Store, id: string, force: bo
   try {
     lock = store.lock(id, nat);
   } catch (e) {
-    if (e instanceof NotFoundError && force) return false;
+    if (e instanceof NotFoundError && force) {
+      // A directory without its lock file (a create killed between mkdir and the lock, or made by
+      // hand) is no container any command could act on; runc's delete --force removes it too. A
+      // create racing this fails at its lock and cleans up after itself.
+      store.remove(id);
+      return false;
+    }
     throw e;
   }
   try {

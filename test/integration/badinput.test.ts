@@ -230,6 +230,19 @@ describe.skipIf(!!skipReason)(`bad input${skipNote}`, () => {
       expect(leftovers({ id, bundle: b.dir })).toEqual([]);
     });
 
+    it('a state directory without its lock file: delete names the id; delete --force removes it (as runc)', async () => {
+      const id = newId('bad');
+      const dir = join(testRoot(), id);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'state.json'), '{"half":');
+      const d = await tsrun(['delete', id]);
+      expect(d.code).toBe(1);
+      expect(d.stderr).toContain('container does not exist');
+      expect(existsSync(dir)).toBe(true);
+      await ok(tsrun(['delete', '--force', id]));
+      expect(existsSync(dir)).toBe(false);
+    });
+
     it('a dead init pid reads as stopped and delete removes everything', async () => {
       const b = await makeBundle({ args: ['/bin/true'] });
       const id = newId('bad');
