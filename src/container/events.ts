@@ -30,8 +30,8 @@ type Write = (line: string) => void;
 
 /** Go's time.ParseDuration for the forms runc users pass: "5s", "100ms", "1m30s", "1.5s". */
 export function parseDuration(text: string): number {
-  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 };
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, '\u00b5s': 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 };
+  const re = /(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)/gy;
   let ms = 0;
   let end = 0;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {

@@ -47,6 +47,7 @@ describe('events --interval (Go durations)', () => {
   it('parses the usual forms', () => {
     expect(parseDuration('5s')).toBe(5000);
     expect(parseDuration('100ms')).toBe(100);
+    expect(parseDuration('1500\u00b5s')).toBe(1.5); // Go's micro sign, as runc's --interval takes it
     expect(parseDuration('1m30s')).toBe(90000);
     expect(parseDuration('1.5s')).toBe(1500);
   });
