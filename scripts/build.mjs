@@ -66,6 +66,11 @@ async function bundle() {
     legalComments: 'none',
     logLevel: 'warning',
   });
+  // esbuild escapes non-ASCII in strings but not in regular expressions; one such character takes
+  // node's read of the bundle off its ASCII fast path at every start.
+  const text = readFileSync(join(root, 'dist', 'tsrun.cjs'), 'latin1');
+  const at = text.search(/[^\x00-\x7f]/);
+  if (at >= 0) throw new Error(`dist/tsrun.cjs is not ASCII at offset ${at}: ${JSON.stringify(text.slice(Math.max(0, at - 40), at + 10))} (write \\uXXXX in the source)`);
 }
 
 // bin/tsrun is the native launcher (addon/launcher): node by absolute path, since podman runs the
