@@ -5,20 +5,23 @@
  * renders as "running createRuntime hook #1: <cause message>".
  */
 
+// Each class spells out its `name`: the bundle is minified without esbuild's keepNames (which
+// costs every start a defineProperty per function), so class identifiers do not survive it.
 export class TsrunError extends Error {
+  override name = 'TsrunError';
   /** Exit status of the tsrun process when this error ends it. */
   exitCode = 1;
 
   constructor(message: string, options?: { cause?: unknown }) {
     const cause = options?.cause;
     super(cause === undefined ? message : `${message}: ${describe(cause)}`, options);
-    this.name = new.target.name;
   }
 }
 
 /** Invalid config.json (or process.json, or resources): lists every problem, each naming its JSON
  *  path, e.g. `config.json: /process/args: must be a non-empty array`. */
 export class ConfigError extends TsrunError {
+  override name = 'ConfigError';
   constructor(
     readonly file: string,
     readonly problems: string[],
@@ -28,20 +31,26 @@ export class ConfigError extends TsrunError {
 }
 
 /** Wrong command line: unknown flag, missing argument, bad value. */
-export class UsageError extends TsrunError {}
+export class UsageError extends TsrunError {
+  override name = 'UsageError';
+}
 
 /** The named container does not exist. runc 1.1 words it without the id, and clients match the text. */
 export class NotFoundError extends TsrunError {
+  override name = 'NotFoundError';
   constructor(readonly id: string) {
     super('container does not exist');
   }
 }
 
 /** The requested operation is not valid in the container's current status. */
-export class StatusError extends TsrunError {}
+export class StatusError extends TsrunError {
+  override name = 'StatusError';
+}
 
 /** A failure reported by oci-init over the sync socket. */
 export class InitFailure extends TsrunError {
+  override name = 'InitFailure';
   constructor(
     readonly step: string,
     readonly syscall: string,

@@ -63,7 +63,9 @@ export interface StateFile {
 }
 
 /** state.json exists but cannot be understood (truncated, edited, foreign). */
-export class CorruptStateError extends TsrunError {}
+export class CorruptStateError extends TsrunError {
+  override name = 'CorruptStateError';
+}
 
 export interface Lock {
   release(): void;

@@ -30,6 +30,7 @@ export interface RdtState {
 
 /** The error for a host without resctrl, in runc's words plus the field it comes from. */
 export class RdtUnavailableError extends TsrunError {
+  override name = 'RdtUnavailableError';
   constructor(what = AT) {
     super(`${what}: intelRdt is specified in config, but Intel RDT is not supported or enabled (no resctrl filesystem is mounted on this host)`);
   }

@@ -60,3 +60,12 @@ describe('launcher environment', () => {
     expect(r.stderr).toBe('');
   });
 });
+
+describe('the minified bundle', () => {
+  it('keeps error class names (no keepNames): --debug shows "NotFoundError" in the stack', () => {
+    const r = spawnSync(tsrunBin, ['--root', root, '--debug', 'state', 'nope'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('container does not exist');
+    expect(r.stderr).toMatch(/NotFoundError: container does not exist/);
+  });
+});
