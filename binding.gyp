@@ -28,7 +28,9 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++20", "-Wall", "-Wextra", "-O2"],
-      "libraries": ["-lseccomp"],
+      # Static: one shared object less for the dynamic loader at every command (about 0.3 ms).
+      "libraries": ["-l:libseccomp.a"],
+      "ldflags": ["-Wl,--exclude-libs,ALL"],
     },
     {
       # bin/tsrun: execs node on the bundle with the caller's NOFILE limit (addon/launcher).
