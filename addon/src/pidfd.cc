@@ -86,7 +86,8 @@ Napi::Value PidfdExited(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, r == 1);
 }
 
-// pollIn(fd, timeoutMs): `start` waits on the exec fifo with it instead of sleeping between reads.
+// pollIn(fd, timeoutMs), also exported as pidfdWait: a pidfd polls readable when its process exits;
+// `start` waits on the exec fifo with it instead of sleeping between reads.
 Napi::Value PollInFd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int32_t fd, timeoutMs;
@@ -99,18 +100,6 @@ Napi::Value PollInFd(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, r == 1);
 }
 
-Napi::Value PidfdWait(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int32_t fd, timeoutMs;
-  if (!ArgInt(info, 0, "pidfd", &fd) || !ArgInt(info, 1, "timeoutMs", &timeoutMs))
-    return env.Undefined();
-  int r = PollIn(fd, timeoutMs < 0 ? -1 : timeoutMs);
-  if (r < 0) {
-    ThrowSys(env, errno, "poll");
-    return env.Undefined();
-  }
-  return Napi::Boolean::New(env, r == 1);
-}
 
 // waitid(P_PIDFD) blocks, so it runs in libuv's thread pool and settles a promise. It reaps the
 // child: only the owner of the child (the tsrun process that spawned it) may call it.
@@ -171,7 +160,7 @@ void InitPidfd(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen, "pidfdOpen"));
   exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal, "pidfdSendSignal"));
   exports.Set("pidfdExited", Napi::Function::New(env, PidfdExited, "pidfdExited"));
-  exports.Set("pidfdWait", Napi::Function::New(env, PidfdWait, "pidfdWait"));
+  exports.Set("pidfdWait", Napi::Function::New(env, PollInFd, "pidfdWait"));
   exports.Set("waitPidfd", Napi::Function::New(env, WaitPidfd, "waitPidfd"));
   exports.Set("pollIn", Napi::Function::New(env, PollInFd, "pollIn"));
 }
