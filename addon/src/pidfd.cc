@@ -100,7 +100,6 @@ Napi::Value PollInFd(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, r == 1);
 }
 
-
 // waitid(P_PIDFD) blocks, so it runs in libuv's thread pool and settles a promise. It reaps the
 // child: only the owner of the child (the tsrun process that spawned it) may call it.
 class WaitWorker : public Napi::AsyncWorker {

@@ -14,15 +14,17 @@ export function sleepMs(ms: number): void {
 }
 
 export function writeFile(path: string, value: string, what?: string): void {
-  writeOpened(path, openForWrite(path, value, what), value, what);
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_TRUNC);
+  } catch (e) {
+    throw writeError(path, value, what, e);
+  }
+  writeOpened(path, fd, value, what);
 }
 
-function openForWrite(path: string, value: string, what?: string): number {
-  try {
-    return openSync(path, constants.O_WRONLY | constants.O_TRUNC);
-  } catch (e) {
-    throw new TsrunError(`writing "${value}" to ${path}${what ? ` (${what})` : ''}`, { cause: e });
-  }
+function writeError(path: string, value: string, what: string | undefined, cause: unknown): TsrunError {
+  return new TsrunError(`writing "${value}" to ${path}${what ? ` (${what})` : ''}`, { cause });
 }
 
 function writeOpened(path: string, fd: number, value: string, what?: string): void {
@@ -30,7 +32,7 @@ function writeOpened(path: string, fd: number, value: string, what?: string): vo
     // One write(2): cgroupfs parses each write as a whole value.
     writeSync(fd, value);
   } catch (e) {
-    throw new TsrunError(`writing "${value}" to ${path}${what ? ` (${what})` : ''}`, { cause: e });
+    throw writeError(path, value, what, e);
   } finally {
     closeSync(fd);
   }
@@ -54,9 +56,9 @@ export function applyWrite(dir: string, wr: CgroupWrite): void {
   const path = join(dir, wr.file);
   let fd: number;
   try {
-    fd = openForWrite(path, wr.value, wr.field);
+    fd = openSync(path, constants.O_WRONLY | constants.O_TRUNC);
   } catch (e) {
-    if ((e as TsrunError).cause instanceof Error && ((e as TsrunError).cause as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw writeError(path, wr.value, wr.field, e);
     if (wr.fallback) return applyWrite(dir, wr.fallback);
     if (wr.optional) return;
     throw new TsrunError(`${wr.field}: cannot set ${path}: the file does not exist (controller not available or not enabled for this cgroup)`);
