@@ -4,7 +4,7 @@
  * every failure names the file and the spec field.
  */
 
-import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { TsrunError } from '../errors.js';
 import type { CgroupWrite } from './types.js';
@@ -83,10 +83,39 @@ function subdirs(dir: string): string[] {
   }
 }
 
-/** mkdir -p of a container cgroup; returns the highest parent it had to make above `dir`, if any. */
+/**
+ * mkdir -p of a container cgroup; returns the highest parent it had to make above `dir`, if any.
+ * A level can fail after the ones above it were made (the kernel refuses a name with a newline,
+ * cgroup_mkdir; EACCES, ENOSPC): those are removed again, so a refused create leaves no cgroup.
+ */
 export function makeCgroupDir(dir: string): string | undefined {
-  const first = mkdirSync(dir, { recursive: true });
-  return first !== undefined && first !== dir ? first : undefined;
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = dirname(d)) missing.unshift(d);
+  const made: string[] = [];
+  try {
+    for (const d of missing) {
+      try {
+        mkdirSync(d);
+      } catch (e) {
+        // Another create making the same parent at the same moment: it is theirs, go on.
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(d).isDirectory()) throw e;
+        continue;
+      }
+      made.push(d);
+    }
+  } catch (e) {
+    for (const d of made.reverse()) rmdirQuietly(d);
+    throw new TsrunError(`creating cgroup ${dir}`, { cause: e });
+  }
+  return made.length > 0 && made[0] !== dir ? made[0] : undefined;
+}
+
+function rmdirQuietly(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // in use by a concurrent create: theirs now
+  }
 }
 
 /** After the container's directory is gone: remove the now-empty parents that `create` made, from

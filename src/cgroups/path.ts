@@ -35,6 +35,10 @@ export function innerPath(cgroupsPath: string | undefined, id: string): InnerPat
         `/linux/cgroupsPath: "${cgroupsPath}" is in the systemd form slice:prefix:name, and the systemd cgroup driver (--systemd-cgroup) is not supported yet`,
       ]);
     }
+    // The kernel refuses such a name (cgroup_mkdir: it would make /proc/<pid>/cgroup unparsable).
+    if (cgroupsPath.includes('\n')) {
+      throw new ConfigError('config.json', [`/linux/cgroupsPath: ${JSON.stringify(cgroupsPath)} contains a newline, which no cgroup name may`]);
+    }
     const path = cleanPath(cgroupsPath);
     if (path === '/' || path === '') {
       throw new ConfigError('config.json', [`/linux/cgroupsPath: "${cgroupsPath}" names the hierarchy root itself`]);

@@ -52,9 +52,20 @@ export class V1Manager implements CgroupManager {
   }
 
   create(): void {
-    for (const dir of this.dirs()) {
-      const top = makeCgroupDir(dir);
-      if (top !== undefined) this.created.push(top);
+    const done: string[] = [];
+    try {
+      for (const dir of this.dirs()) {
+        const top = makeCgroupDir(dir);
+        done.push(dir);
+        if (top !== undefined) this.created.push(top);
+      }
+    } catch (e) {
+      // One hierarchy refused the directory: the ones already made go, so nothing is left.
+      for (const dir of done) {
+        removeCgroup(dir);
+        for (const top of this.created) removeCreatedParents(dir, top);
+      }
+      throw e;
     }
     if (this.paths.cpuset) inheritCpuset(this.paths.cpuset);
   }

@@ -15,11 +15,11 @@ function loader(nat: Native): (insns: Buffer, fd: number) => void {
   return (insns, fd) => nat.loadDeviceProgram(insns, fd);
 }
 
-/** createManager + create + apply; on a failure the cgroup is removed again. */
+/** createManager + create + apply; on a failure of either the cgroup is removed again. */
 export function setupCgroup(spec: Spec, id: string, nat: Native): CgroupManager {
   const cg = createManager({ cgroupsPath: spec.linux?.cgroupsPath, id, loadDeviceProgram: loader(nat) });
-  cg.create();
   try {
+    cg.create();
     const res = spec.linux?.resources ?? {};
     // linux.devices nodes get no implicit allow: as runc, only resources.devices and the default
     // list (devices.ts) decide, so a created node may still be refused (conformance/cgroups.test.ts).

@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, sy
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  containerState, installCleanup, makeBundle, newId, pidAlive, skipNote, skipReason, testRoot, tsrun, waitFor,
+  CGROUP_PARENT, containerState, installCleanup, makeBundle, newId, pidAlive, skipNote, skipReason, testRoot, tsrun, waitFor,
   type Bundle, type OciConfig,
 } from '../../conformance/lib/index.js';
 import { leftovers, ok } from './ops-lib.js';
@@ -38,6 +38,7 @@ const CONFIG_CASES: Mutation[] = [
   ['a sysctl value is a number', (c) => (c.linux.sysctl = { 'kernel.msgmax': 5 as unknown as string }), /sysctl/],
   ['a device type is unknown', (c) => (c.linux.devices = [{ path: '/dev/x', type: 'q', major: 1, minor: 1 }]), /devices/],
   ['a hook path is a number', (c) => (c.hooks = { prestart: [{ path: 3 }] }), /hooks.*prestart|prestart/],
+  ['linux.cgroupsPath holds a newline (no cgroup name may)', (c) => (c.linux.cgroupsPath = `${c.linux.cgroupsPath}/a\nb`), /\/linux\/cgroupsPath: .* contains a newline/],
 ];
 
 /** The error text with the text log format's quoting undone (msg="exec: \\"/x\\": ..."). */
@@ -76,6 +77,17 @@ describe.skipIf(!!skipReason)(`bad input${skipNote}`, () => {
         await expectRefused(b, names);
       });
     }
+
+    it('a cgroup level that cannot be made (a control file\'s name) is named, and the levels made above it go again', async () => {
+      const b = await makeBundle({ args: ['/bin/true'] });
+      const id = newId('bad');
+      // Every cgroup directory the kernel makes holds a cgroup.procs file, so the last level
+      // fails with EEXIST after <id> and <id>/deeper were made; cgroupsNamed(id) in leftovers()
+      // finds <id> if it stays.
+      b.config.linux.cgroupsPath = `/${CGROUP_PARENT}/${id}/deeper/cgroup.procs`;
+      b.write();
+      await expectRefused(b, /creating cgroup \/sys\/fs\/cgroup\/.*\/deeper\/cgroup\.procs: EEXIST/, id);
+    });
 
     it('config.json that is not JSON (truncated) is named', async () => {
       const b = await makeBundle({ args: ['/bin/true'] });

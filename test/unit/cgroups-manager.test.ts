@@ -65,6 +65,15 @@ describe('v2 manager on a fake hierarchy', () => {
     expect(calls[0]!.fd).toBeGreaterThan(2);
   });
 
+  it('a level that cannot be made takes the parents made before it away again, not those that were there', () => {
+    mkdirSync(join(root, 'kept'));
+    // A component over NAME_MAX fails its mkdir after kept/a and kept/a/b were made.
+    const m = createManager({ cgroupsPath: `/kept/a/b/${'x'.repeat(300)}`, id: 'x', root, mode: 'v2' });
+    expect(() => m.create()).toThrow(/creating cgroup .*kept\/a\/b\/x+: ENAMETOOLONG/);
+    expect(existsSync(join(root, 'kept/a'))).toBe(false);
+    expect(existsSync(join(root, 'kept'))).toBe(true);
+  });
+
   it('destroy removes the directory and its children, never the parent', () => {
     mkdirSync(join(root, 'p/c/sub'), { recursive: true });
     const m = loadManager({ mode: 'v2', paths: { '': join(root, 'p/c') } });
@@ -117,6 +126,17 @@ describe('v1 manager on a fake hierarchy', () => {
     expect(read(join(root, 'unified/h/hugetlb.2MB.max'))).toBe(String(4 << 20));
     // The controller was delegated from the unified root to the container's directory.
     expect(read(join(root, 'unified/cgroup.subtree_control'))).toBe('+hugetlb');
+  });
+
+  it('one hierarchy refusing the directory removes those already made in the others', () => {
+    for (const c of ['cpu', 'memory', 'pids']) mkdirSync(join(root, c));
+    // The memory hierarchy cannot take the directory (a file where `t` should be); cpu comes
+    // before it and pids after, in the manager's order, whichever that is: none may keep a `t`.
+    writeFileSync(join(root, 'memory/t'), '');
+    const m = createManager({ cgroupsPath: '/t/c1', id: 'c1', root, mode: 'v1' });
+    expect(() => m.create()).toThrow(/creating cgroup .*memory\/t\/c1/);
+    expect(existsSync(join(root, 'cpu/t'))).toBe(false);
+    expect(existsSync(join(root, 'pids/t'))).toBe(false);
   });
 
   it('refuses the systemd form before touching anything', () => {

@@ -23,6 +23,10 @@ describe('cgroupsPath', () => {
     expect(() => innerPath('system.slice:docker:abc', 'id')).toThrow(/\/linux\/cgroupsPath.*--systemd-cgroup/);
   });
 
+  it('refuses a newline, which the kernel refuses in cgroup names, naming the field', () => {
+    expect(() => innerPath('/tsrun/a\nb', 'id')).toThrow(/\/linux\/cgroupsPath: "\/tsrun\/a\\nb" contains a newline/);
+  });
+
   it('refuses a path that is the hierarchy root', () => {
     expect(() => innerPath('/..', 'id')).toThrow(/hierarchy root/);
   });
