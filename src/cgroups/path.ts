@@ -35,7 +35,8 @@ export function innerPath(cgroupsPath: string | undefined, id: string): InnerPat
         `/linux/cgroupsPath: "${cgroupsPath}" is in the systemd form slice:prefix:name, and the systemd cgroup driver (--systemd-cgroup) is not supported yet`,
       ]);
     }
-    // The kernel refuses such a name (cgroup_mkdir: it would make /proc/<pid>/cgroup unparsable).
+    // The kernel refuses such a name (cgroup_mkdir: it would make /proc/<pid>/cgroup unparsable);
+    // a NUL is refused with every other config string (spec/validate.ts).
     if (cgroupsPath.includes('\n')) {
       throw new ConfigError('config.json', [`/linux/cgroupsPath: ${JSON.stringify(cgroupsPath)} contains a newline, which no cgroup name may`]);
     }

@@ -9,9 +9,10 @@
  */
 import type { Hook, IDMapping, Linux, LinuxNamespaceType, Process, Spec } from './types.js';
 
-/** JSON pointer escaping (RFC 6901). */
+/** JSON pointer escaping (RFC 6901), and a NUL shown as \u0000: a raw one would cut the error
+ *  message short on a terminal or in a log. */
 export function pointerToken(key: string): string {
-  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+  return key.replace(/~/g, '~0').replace(/\//g, '~1').replace(/\0/g, '\\u0000');
 }
 
 type Report = (pointer: string, message: string) => void;
@@ -35,6 +36,7 @@ export function semanticProblems(spec: Spec): string[] {
   checkHooks(spec, report);
   checkAnnotations(spec.annotations, '/annotations', report);
   checkLinux(spec, spec.linux ?? {}, report);
+  for (const [key, value] of Object.entries(spec)) if (key !== 'annotations') checkNul(value, `/${pointerToken(key)}`, report);
   return problems;
 }
 
@@ -42,7 +44,28 @@ export function semanticProblems(spec: Spec): string[] {
 export function processProblems(process: Process, pointer = ''): string[] {
   const { problems, report } = collector();
   checkProcess(process, pointer, report);
+  checkNul(process, pointer, report);
   return problems;
+}
+
+/**
+ * Every string of the config ends up as a C string (a path, an argument, a sysctl value), where
+ * a NUL byte would silently cut it short: args ["x\0y"] would run with "x", a masked path
+ * "/x\0y" would mask "/x". runc's syscalls refuse such strings (EINVAL); tsrun names the field.
+ * Annotations are only ever JSON, so they may hold anything.
+ */
+function checkNul(value: unknown, at: string, report: Report): void {
+  if (typeof value === 'string') {
+    if (value.includes('\0')) report(at, 'must not contain a NUL byte');
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => checkNul(v, `${at}/${i}`, report));
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      const key = pointerToken(k);
+      if (k.includes('\0')) report(`${at}/${key}`, 'the key must not contain a NUL byte');
+      checkNul(v, `${at}/${key}`, report);
+    }
+  }
 }
 
 function checkVersion(spec: Spec, report: Report): void {

@@ -38,6 +38,8 @@ const CONFIG_CASES: Mutation[] = [
   ['a sysctl value is a number', (c) => (c.linux.sysctl = { 'kernel.msgmax': 5 as unknown as string }), /sysctl/],
   ['a device type is unknown', (c) => (c.linux.devices = [{ path: '/dev/x', type: 'q', major: 1, minor: 1 }]), /devices/],
   ['a hook path is a number', (c) => (c.hooks = { prestart: [{ path: 3 }] }), /hooks.*prestart|prestart/],
+  ['an argument holds a NUL byte (it would run cut short)', (c) => (c.process.args = ['/bin/echo', 'x\0y']), /\/process\/args\/1: must not contain a NUL byte/],
+  ['a masked path holds a NUL byte (it would mask a shorter path)', (c) => (c.linux.maskedPaths = ['/proc/kcore\0x']), /\/linux\/maskedPaths\/0: must not contain a NUL byte/],
   ['linux.cgroupsPath holds a newline (no cgroup name may)', (c) => (c.linux.cgroupsPath = `${c.linux.cgroupsPath}/a\nb`), /\/linux\/cgroupsPath: .* contains a newline/],
 ];
 

@@ -27,6 +27,8 @@ installCleanup();
 // 2-core machine, so some 4 minutes; SEC_CONFIG_RUNS / SEC_STATE_RUNS change the counts.
 const CONFIG_RUNS = Number(process.env.SEC_CONFIG_RUNS ?? 1500);
 const STATE_RUNS = Number(process.env.SEC_STATE_RUNS ?? 600);
+// A failure names the seed; SEC_SEED=<it> replays the same mutations.
+const SEED = Number(process.env.SEC_SEED ?? Date.now() % 2 ** 31);
 const STACK = /^\s+at .+[:(]\d+|Uncaught|TypeError|ReferenceError|RangeError|node:internal/m;
 
 function crashProblems(what: string, r: RunResult): string[] {
@@ -140,9 +142,9 @@ describe.skipIf(!!skipReason)(`bad input, property-based${skipNote}`, () => {
           return true;
         },
       ),
-      { numRuns: CONFIG_RUNS },
+      { numRuns: CONFIG_RUNS, seed: SEED },
     );
-    expect(problems).toEqual([]);
+    expect(problems, `SEC_SEED=${SEED}`).toEqual([]);
   }, 900000);
 
   it('IDs with "/", "..", ".", empty, spaces, newlines or over 1024 bytes are refused with nothing left', async () => {
@@ -237,9 +239,9 @@ describe.skipIf(!!skipReason)(`bad input, property-based${skipNote}`, () => {
         if (!pidAlive(sleeper.pid!)) problems.push(`${label}: our sleeper (not a container) was killed`);
         return true;
       }),
-      { numRuns: STATE_RUNS },
+      { numRuns: STATE_RUNS, seed: SEED },
     );
     sleeper.kill('SIGKILL');
-    expect(problems).toEqual([]);
+    expect(problems, `SEC_SEED=${SEED}`).toEqual([]);
   }, 900000);
 });

@@ -75,7 +75,26 @@ describe('semanticProblems', () => {
     it('processProblems checks a process.json on its own', () => {
       expect(processProblems({ cwd: 'x', args: ['a'] })).toEqual(['/cwd: must be an absolute path, got "x"']);
       expect(processProblems({ cwd: '/', args: ['a'] })).toEqual([]);
+      expect(processProblems({ cwd: '/', args: ['a', 'b\0c'] })).toEqual(['/args/1: must not contain a NUL byte']);
     });
+  });
+
+  it('a NUL byte in any string or key but the annotations is named (a C string would be cut short there)', () => {
+    expect(check((s) => {
+      proc(s).args = ['echo', 'x\0y'];
+      proc(s).env = ['A=b\0c'];
+      linux(s).maskedPaths = ['/x\0y'];
+      linux(s).sysctl = { 'net.ipv4.a/b~\0': 'v', 'net.ipv4.ip_forward': '1\0' };
+      s.hostname = 'a\0b';
+      s.annotations = { 'k\0': 'v\0' };
+    })).toEqual([
+      '/process/args/1: must not contain a NUL byte',
+      '/process/env/0: must not contain a NUL byte',
+      '/linux/maskedPaths/0: must not contain a NUL byte',
+      '/linux/sysctl/net.ipv4.a~1b~0\\u0000: the key must not contain a NUL byte',
+      '/linux/sysctl/net.ipv4.ip_forward: must not contain a NUL byte',
+      '/hostname: must not contain a NUL byte',
+    ]);
   });
 
   describe('mounts', () => {
