@@ -66,3 +66,13 @@ export function describe(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);
 }
+
+/** The errno code (EACCES, ENOENT...) of a system error, looked for through the `cause` chain
+ *  that wrapping with context builds; undefined when none carries one. */
+export function errnoCode(e: unknown): string | undefined {
+  for (let cur = e, depth = 0; cur instanceof Error && depth < 8; cur = cur.cause, depth++) {
+    const code = (cur as NodeJS.ErrnoException).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}

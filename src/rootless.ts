@@ -3,6 +3,8 @@
  * fatal, decided the way runc decides them.
  */
 
+import { errnoCode } from './errors.js';
+
 /** The state directory when --root is not given: /run/tsrun for root; an unprivileged caller
  *  cannot write there, so $XDG_RUNTIME_DIR/tsrun (runc: $XDG_RUNTIME_DIR/runc). */
 export function defaultRoot(env: NodeJS.ProcessEnv = process.env, euid: number = process.geteuid?.() ?? 0): string {
@@ -36,8 +38,8 @@ export function cgroupOrSkip<T>(setup: () => T, resources: object | undefined, w
   try {
     return setup();
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (!rootless || !PERMISSION_CODES.has(err.code ?? '')) throw e;
+    const err = e as Error;
+    if (!rootless || !PERMISSION_CODES.has(errnoCode(e) ?? '')) throw e;
     if (hasResources(resources)) {
       throw new Error(`rootless: linux.resources needs a cgroup this user may write (a delegated cgroup), but: ${err.message}`);
     }

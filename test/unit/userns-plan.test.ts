@@ -127,4 +127,18 @@ describe('rootless defaults', async () => {
     expect(() => cgroupOrSkip(fail, {}, () => undefined, false)).toThrow(/EACCES/);
     expect(cgroupOrSkip(() => 7, {}, () => undefined, true)).toBe(7);
   });
+
+  it('the permission error is found through the context it was wrapped in (creating cgroup X: EACCES)', async () => {
+    const { TsrunError } = await import('../../src/errors.js');
+    const wrapped = (): never => {
+      throw new TsrunError('creating cgroup /sys/fs/cgroup/cpu/x', { cause: eacces });
+    };
+    const warnings: string[] = [];
+    expect(cgroupOrSkip(wrapped, {}, (m) => warnings.push(m), true)).toBeUndefined();
+    expect(warnings[0]).toMatch(/rootless: cgroup not created \(creating cgroup \/sys\/fs\/cgroup\/cpu\/x: EACCES/);
+    const other = (): never => {
+      throw new TsrunError('creating cgroup /x', { cause: Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' }) });
+    };
+    expect(() => cgroupOrSkip(other, {}, () => undefined, true)).toThrow(/ENOSPC/);
+  });
 });
