@@ -76,6 +76,25 @@ describe.skipIf(!!reason)(`podman runs its containers on tsrun${reason ? ` (skip
     return r.stdout.trim();
   }
 
+  /**
+   * podman rm --force --time 0. podman unmounts the container's userdata/shm tmpfs and then
+   * removes the directory; on a loaded machine the umount can meet a mount reference that the
+   * kernel drops asynchronously once the killed container's mount namespace is gone (tsrun's
+   * delete has by then waited for the init's exit and the cgroup's emptying), so podman reports
+   * "unlinkat .../userdata/shm: device or resource busy" and leaves the removal half done. Only
+   * that error is retried; the removal must then succeed.
+   */
+  async function podmanRm(name: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const r = await p.podman(['rm', '--force', '--time', '0', name]);
+      if (r.code === 0 || attempt === 4 || !/userdata\/shm: device or resource busy/.test(r.stderr)) {
+        expect(r.code, `podman rm --force --time 0 ${name} (attempt ${attempt}): ${r.stderr}`).toBe(0);
+        return;
+      }
+      await new Promise((res) => setTimeout(res, 500));
+    }
+  }
+
   async function runDetached(name: string, cmd: string[], opts: string[] = []): Promise<string> {
     return podmanOk(['run', '-d', '--name', name, ...p.runOpts, ...opts, IMAGE_FQ, ...cmd]);
   }
@@ -138,7 +157,7 @@ describe.skipIf(!!reason)(`podman runs its containers on tsrun${reason ? ` (skip
     expect(execs[0]).not.toContain('--tty');
     expect(execs[1]).toContain('--tty');
     expect(flag(execs[1]!, '--console-socket')).toBeDefined();
-    await podmanOk(['rm', '--force', '--time', '0', 'pm-exec']);
+    await podmanRm('pm-exec');
   }, T);
 
   it('run -t: the container gets a terminal through --console-socket', async () => {
@@ -232,7 +251,7 @@ describe.skipIf(!!reason)(`podman runs its containers on tsrun${reason ? ` (skip
     const e = await podmanOk(['exec', 'pm-userns', 'sh', '-c', 'tr -s " " < /proc/self/uid_map; id -u; touch /tmp/w && echo writable']);
     expect(e).toBe('0 200000 65536\n0\nwritable'); // podmanOk trims the leading blank
     expect((await tsrunState(id)).status).toBe('running');
-    await podmanOk(['rm', '--force', '--time', '0', 'pm-userns']);
+    await podmanRm('pm-userns');
   }, T);
 
   it('run --read-only --tmpfs --device: tmpcopyup tmpfs mounts and device modes with the file type bits', async () => {
