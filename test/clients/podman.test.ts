@@ -81,8 +81,9 @@ describe.skipIf(!!reason)(`podman runs its containers on tsrun${reason ? ` (skip
    * removes the directory; on a loaded machine the umount can meet a mount reference that the
    * kernel drops asynchronously once the killed container's mount namespace is gone (tsrun's
    * delete has by then waited for the init's exit and the cgroup's emptying), so podman reports
-   * "unlinkat .../userdata/shm: device or resource busy" and leaves the removal half done. Only
-   * that error is retried; the removal must then succeed.
+   * "unlinkat .../userdata/shm: device or resource busy" and leaves the removal half done (a
+   * podman flake seen with runc and crun too: podman issues #3870, #11594). Only that error is
+   * retried; the removal must then succeed.
    */
   async function podmanRm(name: string): Promise<void> {
     for (let attempt = 1; ; attempt++) {
